@@ -1,0 +1,72 @@
+# coi: build, run and test. `make run` starts the service; `make test` runs every test.
+.POSIX:
+.SUFFIXES:
+.DEFAULT_GOAL := build
+
+CC ?= cc
+PKGS := libulfius jansson libjwt libpq sqlite3 libmicrohttpd
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -pthread $(WARN)
+LIBS := -lulfius -lorcania -ljansson -ljwt -lpq -lsqlite3 -lstemmer -lmicrohttpd -pthread
+
+RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -g
+ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+
+SRC := $(wildcard api/*.c auth/*.c storage/*.c storage/sqlite/*.c storage/postgres/*.c)
+LIB_SRC := $(filter-out api/main.c,$(SRC))
+HDR := $(wildcard api/*.h auth/*.h storage/*.h storage/sqlite/*.h storage/postgres/*.h)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+EMBED_INPUTS := $(wildcard migrations/*/*) openapi/openapi.yaml scripts/embed.py data/danish_public_bodies.csv
+GEN := build/gen/embedded.c
+
+.PHONY: build run test deps test-deps bench clean format lint-openapi
+
+build: build/coi
+
+deps:
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
+
+$(GEN): $(EMBED_INPUTS)
+	@mkdir -p build/gen
+	/usr/bin/python3 scripts/embed.py . $@
+
+build/release/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(RELEASE_CFLAGS) -c $< -o $@
+
+build/asan/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+build/coi: $(SRC:%.c=build/release/%.o) build/release/$(GEN:.c=.o)
+	$(CC) $(RELEASE_CFLAGS) -o $@ $^ $(LIBS)
+
+build/coi-test: $(SRC:%.c=build/asan/%.o) build/asan/$(GEN:.c=.o)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
+
+build/unit-tests: $(UNIT_SRC:%.c=build/asan/%.o) $(LIB_SRC:%.c=build/asan/%.o) build/asan/$(GEN:.c=.o)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+run: deps build/coi
+	@mkdir -p var
+	./build/coi serve --dev
+
+test: test-deps
+	@$(MAKE) --no-print-directory build/coi-test build/unit-tests node_modules/.package-lock.json
+	@tests/run.sh
+
+bench:
+	@bench/run.sh
+
+format:
+	clang-format -i $(SRC) $(HDR) $(UNIT_SRC)
+
+clean:
+	rm -rf build

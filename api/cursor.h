@@ -1,0 +1,20 @@
+/* Opaque keyset cursors: the last row's sort key plus a fingerprint of the query's filters. */
+#ifndef COI_CURSOR_H
+#define COI_CURSOR_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* A fingerprint (16 hex digits + NUL) of the filter values that a cursor is bound to; NULL
+ * entries count as absent. */
+void cursor_fingerprint(char out[17], const char *const *values, size_t n);
+
+/* Encodes `key` (borrowed) and `fingerprint` as base64url text into out. COI_OK, or COI_ERROR
+ * when out is too small. */
+int cursor_encode(char *out, size_t len, const json_t *key, const char *fingerprint);
+
+/* Decodes `text`: COI_OK with *out_key (new reference) when it is well formed and was made for
+ * the same fingerprint; COI_EINVALID (field "cursor") with the reason otherwise. */
+int cursor_decode(json_t **out_key, const char *text, const char *fingerprint);
+
+#endif

@@ -1,0 +1,177 @@
+/* The request pipeline every route runs: request id, body guard, parameters, handler, log. */
+#include "api/dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "api/log.h"
+#include "api/problem.h"
+
+void api_request_id(char *out, size_t len, const char *client)
+{
+    size_t n = client ? strlen(client) : 0;
+    int ok = n >= 1 && n <= 128 && n < len;
+    for (size_t i = 0; ok && i < n; i++) {
+        char ch = client[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '.' || ch == '_' || ch == '-';
+    }
+    if (ok) {
+        memcpy(out, client, n + 1);
+        return;
+    }
+    unsigned char bytes[16];
+    if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        memcpy(bytes, &ts, sizeof bytes < sizeof ts ? sizeof bytes : sizeof ts);
+    }
+    for (size_t i = 0; i < sizeof bytes && 2 * i + 2 < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
+
+void api_log_access(const char *request_id, const char *method, const char *path, int status,
+                    double duration_ms)
+{
+    json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", request_id, "method",
+                          method ? method : "", "path", path ? path : "", "status", status,
+                          "duration_ms", duration_ms);
+    log_event(status >= 500 ? LOG_ERROR : LOG_INFO, "request", f);
+    json_decref(f);
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* Compares the media type of a Content-Type value (before any ';', case-insensitive) with
+ * `type`, and accepts only a UTF-8 charset parameter. */
+static int media_type_is(const char *header, const char *type)
+{
+    size_t tlen = strlen(type);
+    while (*header == ' ')
+        header++;
+    if (strncasecmp(header, type, tlen) != 0)
+        return 0;
+    const char *rest = header + tlen;
+    while (*rest == ' ')
+        rest++;
+    if (*rest == '\0')
+        return 1;
+    if (*rest != ';')
+        return 0;
+    const char *charset = strcasestr(rest, "charset=");
+    return charset == NULL || strncasecmp(charset + 8, "utf-8", 5) == 0 ||
+           strncasecmp(charset + 8, "\"utf-8\"", 7) == 0;
+}
+
+/* Checks the body's size and media type and parses it as JSON into c->body. Returns 0, or -1
+ * when a problem was sent. */
+static int read_body(struct api_ctx *c)
+{
+    const char *type = api_header(c, "Content-Type");
+    int ok = type != NULL && media_type_is(type, "application/json");
+    if (c->route->body == BODY_MERGE_PATCH && type != NULL)
+        ok |= media_type_is(type, "application/merge-patch+json");
+    if (!ok) {
+        problem_send(c, 415, "send the body as %s",
+                     c->route->body == BODY_MERGE_PATCH
+                         ? "application/merge-patch+json or application/json"
+                         : "application/json");
+        return -1;
+    }
+    if (c->req->binary_body_length == 0) {
+        problem_send(c, 400, "a JSON request body is required");
+        return -1;
+    }
+    json_error_t err;
+    c->body = json_loadb(c->req->binary_body, c->req->binary_body_length, JSON_REJECT_DUPLICATES,
+                         &err);
+    if (c->body == NULL) {
+        problem_send(c, 400, "malformed JSON at line %d, column %d: %s", err.line, err.column,
+                     err.text);
+        return -1;
+    }
+    return 0;
+}
+
+static int finish(struct api_ctx *c, const struct timespec *start)
+{
+    if (c->status == 0)
+        problem_send(c, 500, "the handler sent no response");
+    api_log_access(c->request_id, c->req->http_verb, c->req->url_path, c->status,
+                   elapsed_ms(start));
+    api_ctx_clear(c);
+    return U_CALLBACK_COMPLETE;
+}
+
+static void begin(struct api_ctx *c, const struct _u_request *req, struct _u_response *res,
+                  const struct api_runtime *rt)
+{
+    memset(c, 0, sizeof *c);
+    c->req = req;
+    c->res = res;
+    c->storage = rt->storage;
+    c->cfg = rt->cfg;
+    api_request_id(c->request_id, sizeof c->request_id, api_header(c, "X-Request-Id"));
+    api_set_header(c, "X-Request-Id", c->request_id);
+}
+
+int api_dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    const struct api_binding *b = user_data;
+    struct api_ctx c;
+    struct timespec start;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    begin(&c, req, res, b->rt);
+    c.route = b->route;
+
+    /* ulfius keeps at most max_body_bytes + 1 bytes, so a longer (chunked) body shows here. */
+    if (req->binary_body_length > c.cfg->max_body_bytes) {
+        problem_send(&c, 413, "the request body exceeds %zu bytes", c.cfg->max_body_bytes);
+        return finish(&c, &start);
+    }
+    if (!route_match_path(c.route, req->url_path, &c)) {
+        problem_send(&c, 404, "no resource at this path");
+        return finish(&c, &start);
+    }
+    if (api_parse_query(&c, req->http_url) != 0)
+        return finish(&c, &start);
+    if (c.route->body != BODY_NONE && read_body(&c) != 0)
+        return finish(&c, &start);
+    coi_error_clear();
+    c.route->handler(&c);
+    return finish(&c, &start);
+}
+
+int api_fallback(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    struct api_ctx c;
+    struct timespec start;
+    char allow[128] = "";
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    begin(&c, req, res, user_data);
+    for (size_t i = 0; i < route_count; i++) {
+        if (!route_match_path(&routes[i], req->url_path, NULL))
+            continue;
+        if (strstr(allow, routes[i].method) == NULL)
+            snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+                     allow[0] ? ", " : "", routes[i].method);
+    }
+    if (allow[0] != '\0') {
+        api_set_header(&c, "Allow", allow);
+        problem_send(&c, 405, "%s is not allowed here; allowed: %s", req->http_verb, allow);
+    } else {
+        problem_send(&c, 404, "no resource at this path");
+    }
+    return finish(&c, &start);
+}

@@ -1,0 +1,89 @@
+/* The per-request context handed to handlers, and the helpers they use to read and answer. */
+#ifndef COI_HTTP_H
+#define COI_HTTP_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <ulfius.h>
+
+#include "api/config.h"
+#include "storage/storage.h"
+
+struct route;
+
+#define API_MAX_PATH_PARAMS 4
+#define API_MAX_QUERY_PARAMS 32
+
+struct api_param {
+    char *name;  /* percent-decoded, owned by the context */
+    char *value; /* percent-decoded, owned by the context */
+};
+
+struct api_ctx {
+    const struct _u_request *req;
+    struct _u_response *res;
+    const struct route *route;
+    struct coi_storage *storage;
+    const struct config *cfg;
+    char request_id[132];
+    struct api_param path[API_MAX_PATH_PARAMS];
+    size_t path_count;
+    struct api_param query[API_MAX_QUERY_PARAMS];
+    size_t query_count;
+    json_t *body; /* the parsed request body for routes that take one, else NULL */
+    int status;   /* the status sent, 0 until then */
+};
+
+/* Releases what the context owns (parameters, body). */
+void api_ctx_clear(struct api_ctx *c);
+
+/* A request header, looked up case-insensitively; NULL when absent. */
+const char *api_header(const struct api_ctx *c, const char *name);
+
+/* Adds a response header (copied). */
+void api_set_header(struct api_ctx *c, const char *name, const char *value);
+
+/* The value of path parameter `name` (e.g. "code" for /v1/organisations/{code}). */
+const char *api_path_param(const struct api_ctx *c, const char *name);
+
+/* The value of query parameter `name`, or NULL. api_query_check has already refused repeats. */
+const char *api_query(const struct api_ctx *c, const char *name);
+
+/* Refuses (422, sent) a query with a parameter not in the NULL-terminated `allowed` list or
+ * with one given twice. Returns 0 when the query is acceptable, -1 when a problem was sent. */
+int api_query_check(struct api_ctx *c, const char *const *allowed);
+
+/* Parses the raw query string of the request into c->query. -1 when it is not valid
+ * percent-encoded UTF-8 or has too many parameters (a problem was sent). */
+int api_parse_query(struct api_ctx *c, const char *raw_url);
+
+/* Percent-decodes `in[0..len)` into a new string ('+' as space when `plus`); NULL when the
+ * encoding is broken or the result is not valid UTF-8 or contains NUL. Caller frees. */
+char *api_percent_decode(const char *in, size_t len, int plus);
+
+/* Appends `s` percent-encoded (unreserved characters kept) to `buf`. */
+void api_percent_encode(char *buf, size_t buf_len, const char *s);
+
+/* Sends `body` (stolen) as application/json with `status`. */
+void api_send_json(struct api_ctx *c, int status, json_t *body);
+
+/* Sends a response without a body (204, 304). */
+void api_send_empty(struct api_ctx *c, int status);
+
+/* ETags are the quoted record version: "\"<version>\"". */
+void api_format_etag(char *buf, size_t len, int64_t version);
+
+/* 1 when the If-None-Match / If-Match header value lists the ETag of `version` (or is "*"). */
+int api_etag_listed(const char *header, int64_t version);
+
+/* Takes the "version" out of a storage record (which the API shows only as the ETag),
+ * returning it; the record is changed in place. */
+int64_t api_record_take_version(json_t *record);
+
+/* 1 when `s` is valid UTF-8 without NUL bytes. */
+int api_utf8_valid(const char *s, size_t len);
+
+/* The number of code points in valid UTF-8 `s`. */
+size_t api_utf8_length(const char *s);
+
+#endif

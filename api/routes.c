@@ -1,0 +1,75 @@
+/* The route table and path-template matching. */
+#include "api/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct route routes[] = {
+    {"GET", "/healthz", health_live, BODY_NONE, "Liveness: the process is up"},
+    {"GET", "/readyz", health_ready, BODY_NONE, "Readiness: storage is reachable"},
+    {"GET", "/openapi.json", docs_openapi_json, BODY_NONE, "This API's OpenAPI document (JSON)"},
+    {"GET", "/openapi.yaml", docs_openapi_yaml, BODY_NONE, "This API's OpenAPI document (YAML)"},
+    {"GET", "/v1/organisations", organisations_list, BODY_NONE, "List organisations"},
+    {"POST", "/v1/organisations", organisations_create, BODY_JSON, "Add an organisation"},
+    {"GET", "/v1/organisations/{code}", organisations_get, BODY_NONE, "Get one organisation"},
+    {"PATCH", "/v1/organisations/{code}", organisations_patch, BODY_MERGE_PATCH,
+     "Correct an organisation (JSON Merge Patch)"},
+};
+const size_t route_count = sizeof routes / sizeof routes[0];
+
+int route_match_path(const struct route *r, const char *path, struct api_ctx *c)
+{
+    const char *t = r->path, *p = path;
+    size_t captured = 0;
+
+    while (*t != '\0' && *p != '\0') {
+        if (*t != '/' || *p != '/')
+            return 0;
+        t++, p++;
+        size_t tlen = strcspn(t, "/"), plen = strcspn(p, "/");
+        if (t[0] == '{') {
+            if (plen == 0 || captured == API_MAX_PATH_PARAMS)
+                return 0;
+            char *value = api_percent_decode(p, plen, 0);
+            if (value == NULL)
+                return 0;
+            if (c != NULL) {
+                c->path[captured].name = strndup(t + 1, tlen - 2);
+                c->path[captured].value = value;
+                c->path_count = ++captured;
+            } else {
+                free(value);
+                captured++;
+            }
+        } else if (tlen != plen || strncmp(t, p, tlen) != 0) {
+            return 0;
+        }
+        t += tlen, p += plen;
+    }
+    return *t == '\0' && *p == '\0';
+}
+
+void route_ulfius_path(const struct route *r, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (const char *t = r->path; *t != '\0' && n + 1 < len; t++) {
+        if (*t == '{')
+            buf[n++] = ':';
+        else if (*t != '}')
+            buf[n++] = *t;
+    }
+    buf[n] = '\0';
+}
+
+void routes_print(void)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < route_count; i++)
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method", routes[i].method,
+                                              "path", routes[i].path, "summary",
+                                              routes[i].summary));
+    json_dumpf(list, stdout, JSON_INDENT(2));
+    fputc('\n', stdout);
+    json_decref(list);
+}

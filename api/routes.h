@@ -1,0 +1,50 @@
+/* The route table: one row per operation drives registration, dispatch, `coi routes` and the
+ * test that holds the code and openapi/openapi.yaml to the same list. */
+#ifndef COI_ROUTES_H
+#define COI_ROUTES_H
+
+#include <stddef.h>
+
+#include "api/http.h"
+
+typedef void (*api_handler)(struct api_ctx *c);
+
+enum route_body {
+    BODY_NONE,        /* no request body is read */
+    BODY_JSON,        /* application/json */
+    BODY_MERGE_PATCH, /* application/merge-patch+json or application/json (RFC 7396) */
+};
+
+struct route {
+    const char *method;
+    const char *path; /* OpenAPI form, e.g. "/v1/organisations/{code}" */
+    api_handler handler;
+    enum route_body body;
+    const char *summary;
+};
+
+extern const struct route routes[];
+extern const size_t route_count;
+
+/* 1 when `path` (raw, still percent-encoded) fits the route's template; then, when `c` is not
+ * NULL, the decoded template parameters are stored in c->path. A segment that does not decode
+ * to valid UTF-8 does not match. */
+int route_match_path(const struct route *r, const char *path, struct api_ctx *c);
+
+/* The route template in ulfius' form ("/v1/organisations/:code") into buf. */
+void route_ulfius_path(const struct route *r, char *buf, size_t len);
+
+/* Prints the table as a JSON array of {method, path, summary} on stdout. */
+void routes_print(void);
+
+/* Handlers, one group per file in api/. */
+void health_live(struct api_ctx *c);
+void health_ready(struct api_ctx *c);
+void docs_openapi_json(struct api_ctx *c);
+void docs_openapi_yaml(struct api_ctx *c);
+void organisations_list(struct api_ctx *c);
+void organisations_create(struct api_ctx *c);
+void organisations_get(struct api_ctx *c);
+void organisations_patch(struct api_ctx *c);
+
+#endif

@@ -1,0 +1,273 @@
+/* PostgreSQL backend: open/close, the connection pool, ping, query helpers and error mapping. */
+#include "storage/postgres/pg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_POOL_SIZE 4
+#define DEFAULT_ACQUIRE_TIMEOUT_MS 5000
+#define DEFAULT_STATEMENT_TIMEOUT_MS 5000
+#define DEFAULT_CONNECT_TIMEOUT_S 5
+
+void pg_log(const char *level, const char *msg, const char *key, const char *value)
+{
+    json_t *line = json_object();
+    char *text = NULL;
+
+    if (line == NULL)
+        return;
+    json_object_set_new(line, "level", json_string(level));
+    json_object_set_new(line, "msg", json_string(msg));
+    if (key != NULL && value != NULL) /* json_string refuses invalid UTF-8: keep the line */
+        json_object_set_new(line, key, json_string(value));
+    text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text != NULL)
+        fprintf(stderr, "%s\n", text);
+    free(text);
+    json_decref(line);
+}
+
+const char *pg_error_message(PGconn *conn, const PGresult *res)
+{
+    const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (msg == NULL && conn != NULL)
+        msg = PQerrorMessage(conn);
+    return msg != NULL && msg[0] != '\0' ? msg : "no message from the database";
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int pg_error(PGconn *conn, const PGresult *res)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    /* A lost connection first: libpq reports it without a SQLSTATE (or as class 08). */
+    if (PQstatus(conn) == CONNECTION_BAD)
+        return coi_error_set(COI_EUNAVAILABLE, NULL, "database connection lost");
+    if (state == NULL) {
+        pg_log("error", "database call failed", "message", pg_error_message(conn, res));
+        return coi_error_set(COI_ERROR, NULL, "database call failed");
+    }
+    if (strcmp(state, "23505") == 0)
+        return coi_error_set(COI_EEXISTS, NULL, "already exists");
+    if (strcmp(state, "23503") == 0)
+        return coi_error_set(COI_EINVALID, NULL, "refers to a record that does not exist");
+    if (strcmp(state, "23514") == 0)
+        return coi_error_set(COI_EINVALID, NULL, "value not allowed");
+    if (strcmp(state, "57014") == 0)
+        return coi_error_set(COI_EUNAVAILABLE, NULL, "statement timed out");
+    if (starts_with(state, "08") || strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
+        strcmp(state, "57P03") == 0)
+        return coi_error_set(COI_EUNAVAILABLE, NULL, "database unavailable (%s)", state);
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+        return coi_error_set(COI_ECONFLICT, NULL, "concurrent update, try again (%s)", state);
+    pg_log("error", pg_error_message(conn, res), "sqlstate", state);
+    return coi_error_set(COI_ERROR, NULL, "database error %s", state);
+}
+
+/* Keeps the result when it succeeded, else maps and clears it. */
+static int take_result(PGresult **out, PGconn *conn, PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res); /* PGRES_FATAL_ERROR for a NULL result */
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        *out = res;
+        return COI_OK;
+    }
+    int rc = pg_error(conn, res);
+    PQclear(res);
+    return rc;
+}
+
+int pg_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
+             const char *const *params)
+{
+    *out = NULL;
+    return take_result(out, conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
+}
+
+int pg_exec(PGconn *conn, const char *sql)
+{
+    PGresult *res = NULL;
+    int rc = take_result(&res, conn, PQexec(conn, sql));
+    PQclear(res);
+    return rc;
+}
+
+/* Server notices: NOTICE and below are chatter ("relation already exists, skipping"); warnings
+ * and the FATAL a server sends when it shuts down go to the log as JSON lines. */
+static void notice_receiver(void *arg, const PGresult *res)
+{
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    (void)arg;
+    if (sev == NULL || strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
+        strcmp(sev, "LOG") == 0 || strcmp(sev, "DEBUG") == 0)
+        return;
+    pg_log("warning", pg_error_message(NULL, res), "severity", sev);
+}
+
+/* pool_ops.open: one new session. COI_EUNAVAILABLE with the first line of libpq's message
+ * (which names host and user, never the password). */
+static int conn_open(void **out, void *ctx)
+{
+    struct pg_storage *pg = ctx;
+    /* dbname first: the URL is expanded there, and the entries after it override its values,
+     * so the service's timeouts and session settings always apply. */
+    const char *const keys[] = {"dbname",          "connect_timeout", "application_name",
+                                "client_encoding", "options",         NULL};
+    const char *const values[] = {pg->conninfo, pg->connect_timeout, "coi", "UTF8", pg->options,
+                                  NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+
+    *out = NULL;
+    if (conn == NULL)
+        return coi_error_set(COI_EUNAVAILABLE, NULL, "database unreachable: out of memory");
+    if (PQstatus(conn) != CONNECTION_OK) {
+        const char *msg = PQerrorMessage(conn);
+        int len = (int)strcspn(msg, "\n");
+        int rc = coi_error_set(COI_EUNAVAILABLE, NULL, "database unreachable: %.*s",
+                               len > 200 ? 200 : len, msg);
+        PQfinish(conn);
+        return rc;
+    }
+    PQsetNoticeReceiver(conn, notice_receiver, NULL);
+    *out = conn;
+    return COI_OK;
+}
+
+/* pool_ops.usable: healthy and outside any transaction. Reading what the server sent while
+ * the connection sat idle notices a restart (a FATAL message, then end of file) here, so the
+ * pool replaces the connection instead of failing the next query. Never blocks. */
+static int conn_usable(void *c, void *ctx)
+{
+    PGconn *conn = c;
+    (void)ctx;
+    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)
+        return 0;
+    if (!PQconsumeInput(conn))
+        return 0;
+    return PQstatus(conn) == CONNECTION_OK;
+}
+
+static void conn_close(void *c, void *ctx)
+{
+    (void)ctx;
+    PQfinish(c);
+}
+
+int pg_acquire(struct pg_storage *pg, PGconn **out)
+{
+    void *conn = NULL;
+    int rc = pool_acquire(&pg->pool, &conn);
+    *out = rc == COI_OK ? conn : NULL;
+    return rc;
+}
+
+void pg_release(struct pg_storage *pg, PGconn *conn)
+{
+    int broken =
+        PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE;
+    pool_release(&pg->pool, conn, broken);
+}
+
+static int pg_ping(struct coi_storage *s)
+{
+    struct pg_storage *pg = (struct pg_storage *)s;
+    PGconn *conn = NULL;
+    PGresult *res = NULL;
+    int rc = pg_acquire(pg, &conn);
+
+    if (rc != COI_OK)
+        return rc;
+    rc = pg_query(&res, conn, "SELECT 1", 0, NULL);
+    PQclear(res);
+    pg_release(pg, conn);
+    return rc;
+}
+
+static void pg_close(struct coi_storage *s)
+{
+    struct pg_storage *pg = (struct pg_storage *)s;
+    pool_destroy(&pg->pool);
+    free(pg->conninfo);
+    free(pg);
+}
+
+/* COI_OK when libpq can parse `conninfo` (a URL or key=value string). The parser's message is
+ * not passed on: it may quote the URL, password included. */
+static int check_conninfo(const char *conninfo)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+    if (opts == NULL) {
+        int rc = err != NULL ? COI_EINVALID : COI_ENOMEM;
+        PQfreemem(err);
+        return coi_error_set(rc, NULL, "invalid PostgreSQL connection URL");
+    }
+    PQconninfoFree(opts);
+    return COI_OK;
+}
+
+/* Opens the backend and one connection, so that start-up reports an unreachable database at
+ * once (COI_EUNAVAILABLE). Afterwards connections come and go with the server. On success
+ * *out is owned by the caller (storage_close). `o` may be NULL for defaults. */
+int storage_postgres_open(struct coi_storage **out, const char *conninfo,
+                          const struct coi_storage_options *o)
+{
+    static const struct pool_ops ops = {conn_open, conn_usable, conn_close};
+    struct coi_storage_options opt = {DEFAULT_POOL_SIZE, DEFAULT_ACQUIRE_TIMEOUT_MS,
+                                      DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_S};
+    struct pg_storage *pg = NULL;
+    PGconn *conn = NULL;
+    int pool_ready = 0, rc;
+
+    *out = NULL;
+    if (o != NULL)
+        opt = *o;
+    if (!PQisthreadsafe())
+        return coi_error_set(COI_ERROR, NULL, "libpq is not thread-safe");
+    if ((rc = check_conninfo(conninfo)) != COI_OK)
+        return rc;
+    pg = calloc(1, sizeof *pg);
+    if (pg == NULL || (pg->conninfo = strdup(conninfo)) == NULL) {
+        rc = coi_error_set(COI_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    snprintf(pg->connect_timeout, sizeof pg->connect_timeout, "%d",
+             opt.connect_timeout_s > 0 ? opt.connect_timeout_s : 0);
+    snprintf(pg->options, sizeof pg->options, "-c statement_timeout=%d -c TimeZone=UTC",
+             opt.statement_timeout_ms > 0 ? opt.statement_timeout_ms : 0);
+    pg->base.version = COI_STORAGE_VERSION;
+    pg->base.backend = "postgres";
+    pg->base.close = pg_close;
+    pg->base.ping = pg_ping;
+    pg->base.migrate = pg_migrate;
+    pg->base.organisation_list = pg_organisation_list;
+    pg->base.organisation_get = pg_organisation_get;
+    pg->base.organisation_create = pg_organisation_create;
+    pg->base.organisation_update = pg_organisation_update;
+
+    rc = pool_init(&pg->pool, &ops, pg, opt.pool_size > 0 ? opt.pool_size : 1,
+                   opt.acquire_timeout_ms > 0 ? opt.acquire_timeout_ms : 0);
+    if (rc != COI_OK) {
+        coi_error_set(rc, NULL, "out of memory");
+        goto out;
+    }
+    pool_ready = 1;
+    if ((rc = pg_acquire(pg, &conn)) != COI_OK)
+        goto out;
+    pg_release(pg, conn);
+    *out = &pg->base;
+    pg = NULL;
+out:
+    if (pg != NULL) {
+        if (pool_ready)
+            pool_destroy(&pg->pool);
+        free(pg->conninfo);
+        free(pg);
+    }
+    return rc;
+}

@@ -1,0 +1,45 @@
+/* Opens a storage backend from its URL and checks that backends fill in the interface. */
+#include "storage/storage.h"
+
+#include <string.h>
+
+int storage_register(const struct coi_storage *s)
+{
+    if (s == NULL || s->version != COI_STORAGE_VERSION)
+        return coi_error_set(COI_EINVALID, NULL, "storage backend has version %u, expected %u",
+                             s ? s->version : 0, COI_STORAGE_VERSION);
+    if (s->backend == NULL || s->close == NULL || s->ping == NULL || s->migrate == NULL ||
+        s->organisation_list == NULL || s->organisation_get == NULL ||
+        s->organisation_create == NULL || s->organisation_update == NULL)
+        return coi_error_set(COI_EINVALID, NULL, "storage backend lacks a required callback");
+    return COI_OK;
+}
+
+int storage_open(struct coi_storage **out, const char *url, const struct coi_storage_options *o)
+{
+    struct coi_storage *s = NULL;
+    int rc;
+
+    *out = NULL;
+    if (strncmp(url, "sqlite:", 7) == 0)
+        rc = storage_sqlite_open(&s, url + 7, o);
+    else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+        rc = storage_postgres_open(&s, url, o);
+    else
+        return coi_error_set(COI_EINVALID, NULL,
+                             "unknown database URL scheme (use sqlite:PATH or postgresql://...)");
+    if (rc != COI_OK)
+        return rc;
+    if ((rc = storage_register(s)) != COI_OK) {
+        s->close(s);
+        return rc;
+    }
+    *out = s;
+    return COI_OK;
+}
+
+void storage_close(struct coi_storage *s)
+{
+    if (s != NULL)
+        s->close(s);
+}
