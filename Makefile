@@ -1,12 +1,10 @@
 # coi: build, run and test. `make run` starts the service; `make test` runs every test.
-.POSIX:
 .SUFFIXES:
 .DEFAULT_GOAL := build
 
 CC ?= cc
-PKGS := libulfius jansson libjwt libpq sqlite3 libmicrohttpd
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -pthread $(WARN)
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -I/usr/include/postgresql -pthread $(WARN)
 LIBS := -lulfius -lorcania -ljansson -ljwt -lpq -lsqlite3 -lstemmer -lmicrohttpd -pthread
 
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -g

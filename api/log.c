@@ -38,7 +38,7 @@ void log_event(enum log_level level, const char *msg, json_t *fields)
         return;
     if (fields != NULL)
         json_object_update(line, fields);
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
     json_decref(line);
     if (text == NULL)
         return;

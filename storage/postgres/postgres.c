@@ -1,6 +1,7 @@
 /* PostgreSQL backend: open/close, the connection pool, ping, query helpers and error mapping. */
 #include "storage/postgres/pg_internal.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,17 +140,23 @@ static int conn_open(void **out, void *ctx)
 }
 
 /* pool_ops.usable: healthy and outside any transaction. Reading what the server sent while
- * the connection sat idle notices a restart (a FATAL message, then end of file) here, so the
- * pool replaces the connection instead of failing the next query. Never blocks. */
+ * the connection sat idle notices a restart here (a FATAL message, then end of file: two
+ * reads), so the pool replaces the connection instead of failing the next query. Never
+ * blocks: the socket is polled with a zero timeout. */
 static int conn_usable(void *c, void *ctx)
 {
     PGconn *conn = c;
     (void)ctx;
-    if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)
-        return 0;
-    if (!PQconsumeInput(conn))
-        return 0;
-    return PQstatus(conn) == CONNECTION_OK;
+    for (int reads = 0; reads < 4; reads++) {
+        struct pollfd pfd = {PQsocket(conn), POLLIN, 0};
+        if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)
+            return 0;
+        if (poll(&pfd, 1, 0) == 0)
+            return 1; /* nothing pending */
+        if (!PQconsumeInput(conn))
+            return 0;
+    }
+    return PQstatus(conn) == CONNECTION_OK; /* still chatty: let the query find out */
 }
 
 static void conn_close(void *c, void *ctx)

@@ -1,0 +1,190 @@
+/* Unit tests of the API helpers: cursors, percent-decoding, UTF-8, ETags, routes, config. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/config.h"
+#include "api/cursor.h"
+#include "api/http.h"
+#include "api/routes.h"
+#include "storage/storage.h"
+#include "tests/unit/test.h"
+
+TEST(cursor_round_trips_key_for_same_filters)
+{
+    char token[256], fp[17];
+    const char *filters[] = {"municipality", NULL, "køb"};
+    cursor_fingerprint(fp, filters, 3);
+    json_t *key = json_string("0173"), *back = NULL;
+    CHECK_INT(cursor_encode(token, sizeof token, key, fp), COI_OK);
+    CHECK(strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+          strlen(token));
+    CHECK_INT(cursor_decode(&back, token, fp), COI_OK);
+    CHECK_STR(json_string_value(back), "0173");
+    json_decref(key);
+    json_decref(back);
+}
+
+TEST(cursor_from_other_filters_is_refused)
+{
+    char token[256], fp1[17], fp2[17];
+    const char *a[] = {"municipality", NULL, NULL}, *b[] = {"region", NULL, NULL};
+    cursor_fingerprint(fp1, a, 3);
+    cursor_fingerprint(fp2, b, 3);
+    CHECK(strcmp(fp1, fp2) != 0);
+    json_t *key = json_string("0101"), *back = NULL;
+    cursor_encode(token, sizeof token, key, fp1);
+    CHECK_INT(cursor_decode(&back, token, fp2), COI_EINVALID);
+    CHECK_STR(coi_error_field(), "cursor");
+    CHECK(back == NULL);
+    json_decref(key);
+}
+
+TEST(cursor_absent_filter_differs_from_empty_filter)
+{
+    char fp1[17], fp2[17];
+    const char *a[] = {NULL, "x"}, *b[] = {"", "x"};
+    cursor_fingerprint(fp1, a, 2);
+    cursor_fingerprint(fp2, b, 2);
+    CHECK(strcmp(fp1, fp2) != 0);
+}
+
+TEST(cursor_tampered_or_garbage_is_refused)
+{
+    const char *bad[] = {"", "!!!!", "a", "eyJ2IjoxfQ", "AAAA", "eyJ2IjoyLCJrIjoiMSIsImYiOiJ4In0"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *back = NULL;
+        CHECK_INT(cursor_decode(&back, bad[i], "0000000000000000"), COI_EINVALID);
+        CHECK(back == NULL);
+    }
+}
+
+TEST(percent_decode_handles_utf8_plus_and_rejects_broken_input)
+{
+    char *s = api_percent_decode("K%C3%B8benhavn+By", 17, 1);
+    CHECK_STR(s, "København By");
+    free(s);
+    s = api_percent_decode("a+b", 3, 0);
+    CHECK_STR(s, "a+b");
+    free(s);
+    CHECK(api_percent_decode("%", 1, 1) == NULL);
+    CHECK(api_percent_decode("%4", 2, 1) == NULL);
+    CHECK(api_percent_decode("%zz", 3, 1) == NULL);
+    CHECK(api_percent_decode("%00", 3, 1) == NULL);    /* NUL */
+    CHECK(api_percent_decode("%C3", 3, 1) == NULL);    /* truncated UTF-8 */
+    CHECK(api_percent_decode("%ED%A0%80", 9, 1) == NULL); /* lone surrogate */
+}
+
+TEST(utf8_validation_rejects_overlong_and_out_of_range)
+{
+    CHECK(api_utf8_valid("æøå 😀", strlen("æøå 😀")));
+    CHECK(!api_utf8_valid("\xC0\xAF", 2));
+    CHECK(!api_utf8_valid("\xF4\x90\x80\x80", 4));
+    CHECK(!api_utf8_valid("\xFF", 1));
+    CHECK_INT(api_utf8_length("æøå"), 3);
+}
+
+TEST(etag_lists_match_exact_weak_and_star)
+{
+    CHECK(api_etag_listed("\"3\"", 3));
+    CHECK(api_etag_listed("\"1\", \"3\"", 3));
+    CHECK(api_etag_listed("W/\"3\"", 3));
+    CHECK(api_etag_listed("*", 7));
+    CHECK(!api_etag_listed("\"33\"", 3));
+    CHECK(!api_etag_listed("\"2\"", 3));
+    CHECK(!api_etag_listed("", 3));
+}
+
+TEST(route_templates_match_whole_segments_only)
+{
+    const struct route *one = NULL;
+    for (size_t i = 0; i < route_count; i++)
+        if (strcmp(routes[i].path, "/v1/organisations/{code}") == 0)
+            one = &routes[i];
+    CHECK(one != NULL);
+    if (one == NULL)
+        return;
+    CHECK(route_match_path(one, "/v1/organisations/0101", NULL));
+    CHECK(!route_match_path(one, "/v1/organisations/", NULL));
+    CHECK(!route_match_path(one, "/v1/organisations/0101/x", NULL));
+    CHECK(!route_match_path(one, "/v1/organisationsX/0101", NULL));
+    char buf[64];
+    route_ulfius_path(one, buf, sizeof buf);
+    CHECK_STR(buf, "/v1/organisations/:code");
+}
+
+TEST(config_rejects_bad_values_naming_the_variable)
+{
+    struct config cfg;
+    char err[512];
+    setenv("COI_MAX_BODY_BYTES", "abc", 1);
+    CHECK(config_load(&cfg, err, sizeof err) != 0);
+    CHECK(strstr(err, "COI_MAX_BODY_BYTES") == err);
+    unsetenv("COI_MAX_BODY_BYTES");
+
+    setenv("COI_JWT_SECRET", "short", 1);
+    CHECK(config_load(&cfg, err, sizeof err) != 0);
+    CHECK(strstr(err, "COI_JWT_SECRET") == err);
+    unsetenv("COI_JWT_SECRET");
+
+    setenv("COI_LISTEN", "nowhere", 1);
+    CHECK(config_load(&cfg, err, sizeof err) != 0);
+    CHECK(strstr(err, "COI_LISTEN") == err);
+    unsetenv("COI_LISTEN");
+
+    setenv("COI_DATABASE", "mysql://x", 1);
+    CHECK(config_load(&cfg, err, sizeof err) != 0);
+    CHECK(strstr(err, "COI_DATABASE") == err);
+    unsetenv("COI_DATABASE");
+
+    setenv("COI_LOG_LEVEL", "loud", 1);
+    CHECK(config_load(&cfg, err, sizeof err) != 0);
+    CHECK(strstr(err, "COI_LOG_LEVEL") == err);
+    unsetenv("COI_LOG_LEVEL");
+}
+
+TEST(config_defaults_and_environment_values)
+{
+    struct config cfg;
+    char err[512] = "";
+    CHECK_INT(config_load(&cfg, err, sizeof err), 0);
+    CHECK_STR(cfg.listen, "127.0.0.1:8080");
+    CHECK_STR(cfg.database, "sqlite:var/coi.db");
+    CHECK_INT(cfg.max_body_bytes, 1048576);
+    setenv("COI_DB_POOL_SIZE", "3", 1);
+    setenv("COI_LISTEN", "[::1]:9090", 1);
+    CHECK_INT(config_load(&cfg, err, sizeof err), 0);
+    CHECK_INT(cfg.db_pool_size, 3);
+    CHECK_INT(cfg.listen_addr.ss_family, AF_INET6);
+    unsetenv("COI_DB_POOL_SIZE");
+    unsetenv("COI_LISTEN");
+}
+
+TEST(csv_parser_reads_quotes_and_empty_fields)
+{
+    const char text[] = "code,name,region_code\n0101,\"Køben, \"\"havn\"\"\",1084\n1081,Nord,\n";
+    json_t *rows = NULL;
+    CHECK_INT(storage_csv_parse(&rows, text, strlen(text)), COI_OK);
+    CHECK_INT(json_array_size(rows), 3);
+    CHECK_STR(json_string_value(json_array_get(json_array_get(rows, 1), 1)), "Køben, \"havn\"");
+    CHECK(json_is_null(json_array_get(json_array_get(rows, 2), 2)));
+    json_decref(rows);
+
+    const char ragged[] = "a,b\n1\n";
+    CHECK_INT(storage_csv_parse(&rows, ragged, strlen(ragged)), COI_EINVALID);
+}
+
+TEST(embedded_migrations_are_numbered_and_seed_names_its_table)
+{
+    size_t n;
+    const struct coi_migration *m = storage_migrations("postgres", &n);
+    CHECK(n >= 2);
+    for (size_t i = 1; i < n; i++)
+        CHECK(m[i].number > m[i - 1].number);
+    int seen_seed = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m[i].is_csv) {
+            seen_seed = 1;
+            CHECK_STR(m[i].csv_table, "organisations");
+        }
+    CHECK(seen_seed);
+}
