@@ -30,24 +30,30 @@ test-deps:
 
 $(GEN): $(EMBED_INPUTS)
 	@mkdir -p build/gen
-	/usr/bin/python3 scripts/embed.py . $@
+	@echo "  EMBED   $@"
+	@/usr/bin/python3 scripts/embed.py . $@
 
 build/release/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(RELEASE_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(RELEASE_CFLAGS) -c $< -o $@
 
 build/asan/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+	@echo "  CC/san  $<"
+	@$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
 build/coi: $(SRC:%.c=build/release/%.o) build/release/$(GEN:.c=.o)
-	$(CC) $(RELEASE_CFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(RELEASE_CFLAGS) -o $@ $^ $(LIBS)
 
 build/coi-test: $(SRC:%.c=build/asan/%.o) build/asan/$(GEN:.c=.o)
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
 build/unit-tests: $(UNIT_SRC:%.c=build/asan/%.o) $(LIB_SRC:%.c=build/asan/%.o) build/asan/$(GEN:.c=.o)
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -202,6 +202,25 @@ static json_t *merge(json_t *errors, const json_t *current, const json_t *patch)
     return doc;
 }
 
+/* A region whose kind changes must have no member organisations left (they would point at a
+ * non-region). Appends the error; returns a storage error code when the check itself fails. */
+static int check_region_kept(struct api_ctx *c, json_t *errors, const json_t *current,
+                             const json_t *doc)
+{
+    const char *was = json_string_value(json_object_get(current, "kind"));
+    const char *now = json_string_value(json_object_get(doc, "kind"));
+    if (was == NULL || now == NULL || strcmp(was, "region") != 0 || strcmp(now, "region") == 0)
+        return COI_OK;
+    json_t *members = NULL;
+    struct coi_org_query q = {
+        .region_code = json_string_value(json_object_get(current, "code")), .limit = 1};
+    int rc = c->storage->organisation_list(c->storage, &members, &q);
+    if (rc == COI_OK && json_array_size(members) > 0)
+        problem_add_error(errors, "kind", "cannot change while organisations belong to this region");
+    json_decref(members);
+    return rc;
+}
+
 void organisations_patch(struct api_ctx *c)
 {
     const char *code = api_path_param(c, "code");
@@ -220,7 +239,9 @@ void organisations_patch(struct api_ctx *c)
     for (int attempt = 0; attempt < 3; attempt++) {
         json_decref(current);
         json_decref(doc);
+        json_decref(errors);
         current = doc = NULL;
+        errors = json_array();
         rc = validate_is_code(code) ? c->storage->organisation_get(c->storage, &current, code)
                                     : COI_ENOTFOUND;
         if (rc != COI_OK)
@@ -230,16 +251,16 @@ void organisations_patch(struct api_ctx *c)
             rc = COI_ECONFLICT;
             break;
         }
-        errors = json_array();
         doc = merge(errors, current, c->body);
-        if (doc != NULL)
+        if (doc != NULL) {
             check_organisation(errors, doc);
+            if ((rc = check_region_kept(c, errors, current, doc)) != COI_OK)
+                break;
+        }
         if (json_array_size(errors) > 0) {
-            problem_send_errors(c, errors, "the patch has errors");
+            problem_send_errors(c, json_incref(errors), "the patch has errors");
             goto out;
         }
-        json_decref(errors);
-        errors = NULL;
         rc = c->storage->organisation_update(c->storage, &record, code, doc, version);
         if (rc != COI_ECONFLICT || if_match != NULL)
             break;
@@ -254,4 +275,5 @@ void organisations_patch(struct api_ctx *c)
 out:
     json_decref(current);
     json_decref(doc);
+    json_decref(errors);
 }

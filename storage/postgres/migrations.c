@@ -9,31 +9,29 @@
  * instances starting together apply each step once and read a consistent list. */
 #define LOCK_SQL "SELECT pg_advisory_xact_lock(7165061175999817586)"
 
-#define CREATE_TABLE_SQL                                                                       \
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("                                           \
-    " number integer PRIMARY KEY,"                                                             \
-    " name text NOT NULL,"                                                                     \
-    " checksum text NOT NULL,"                                                                 \
+#define CREATE_TABLE_SQL                                                                           \
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("                                               \
+    " number integer PRIMARY KEY,"                                                                 \
+    " name text NOT NULL,"                                                                         \
+    " checksum text NOT NULL,"                                                                     \
     " applied_at timestamptz NOT NULL DEFAULT now())"
 
 #define TABLE_EXISTS_SQL "SELECT to_regclass('schema_migrations') IS NOT NULL"
 
 /* Columns of an applied row, in this order: number, checksum, applied_at. */
-#define APPLIED_SQL                                                                            \
-    "SELECT number, checksum, " PG_ISO_UTC("applied_at") " FROM schema_migrations"
+#define APPLIED_SQL "SELECT number, checksum, " PG_ISO_UTC("applied_at") " FROM schema_migrations"
 
 #define APPLIED_ONE_SQL APPLIED_SQL " WHERE number = $1::integer"
 #define APPLIED_ALL_SQL APPLIED_SQL " ORDER BY number"
 
-#define RECORD_SQL                                                                             \
-    "INSERT INTO schema_migrations (number, name, checksum) VALUES ($1::integer, $2, $3)"    \
+#define RECORD_SQL                                                                                 \
+    "INSERT INTO schema_migrations (number, name, checksum) VALUES ($1::integer, $2, $3)"          \
     " RETURNING " PG_ISO_UTC("applied_at")
 
 /* Re-sets the current error as a failure of step `m`, with the server's message for the
  * operator (the text comes from our own migration files, not from clients). A lost database
  * stays COI_EUNAVAILABLE; everything else becomes COI_EMIGRATION. */
-static int step_error(PGconn *conn, PGresult *res, const struct coi_migration *m,
-                      const char *where)
+static int step_error(PGconn *conn, PGresult *res, const struct coi_migration *m, const char *where)
 {
     int rc = pg_error(conn, res);
     const char *msg = pg_error_message(conn, res);
@@ -88,6 +86,18 @@ static int verify_applied(const PGresult *applied, const struct coi_migration *s
     return COI_OK;
 }
 
+/* Opens a migration transaction holding the lock. Migrations may legitimately run longer than
+ * the service's statement_timeout (index builds, or waiting for another instance's step), so
+ * the timeout is lifted for this transaction only. */
+static int begin_locked(PGconn *conn, int read_only)
+{
+    int rc;
+    if ((rc = pg_exec(conn, read_only ? "BEGIN READ ONLY" : "BEGIN")) != COI_OK ||
+        (rc = pg_exec(conn, "SET LOCAL statement_timeout = 0")) != COI_OK)
+        return rc;
+    return pg_exec(conn, LOCK_SQL);
+}
+
 /* Reads the applied steps under the lock (creating the table first when `create`). *out is
  * NULL when the table does not exist yet; otherwise the caller PQclears it. */
 static int read_applied(PGresult **out, PGconn *conn, int create)
@@ -96,8 +106,7 @@ static int read_applied(PGresult **out, PGconn *conn, int create)
     int rc;
 
     *out = NULL;
-    if ((rc = pg_exec(conn, create ? "BEGIN" : "BEGIN READ ONLY")) != COI_OK ||
-        (rc = pg_exec(conn, LOCK_SQL)) != COI_OK)
+    if ((rc = begin_locked(conn, !create)) != COI_OK)
         goto out;
     if (create) {
         if ((rc = pg_exec(conn, CREATE_TABLE_SQL)) != COI_OK)
@@ -198,8 +207,8 @@ static int apply_csv(PGconn *conn, const struct coi_migration *m)
     }
     ncols = json_array_size(json_array_get(rows, 0));
     if (ncols == 0 || ncols > 1000) {
-        rc = coi_error_set(COI_EMIGRATION, NULL, "migration %s needs a header row naming "
-                                                 "1 to 1000 columns", m->name);
+        rc = coi_error_set(COI_EMIGRATION, NULL, "migration %s needs 1 to 1000 column names",
+                           m->name);
         goto out;
     }
     if ((rc = build_insert(&sql, conn, m, json_array_get(rows, 0))) != COI_OK)
@@ -221,7 +230,7 @@ static int apply_csv(PGconn *conn, const struct coi_migration *m)
         res = PQexecPrepared(conn, "", (int)ncols, values, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             char where[48];
-            snprintf(where, sizeof where, " at line %zu", r + 1);
+            snprintf(where, sizeof where, " at CSV record %zu", r + 1);
             rc = step_error(conn, res, m, where);
             goto out;
         }
@@ -247,7 +256,7 @@ static int apply_step(int *applied_now, char applied_at[40], PGconn *conn,
 
     *applied_now = 0;
     snprintf(number, sizeof number, "%d", m->number);
-    if ((rc = pg_exec(conn, "BEGIN")) != COI_OK || (rc = pg_exec(conn, LOCK_SQL)) != COI_OK ||
+    if ((rc = begin_locked(conn, 0)) != COI_OK ||
         (rc = pg_query(&res, conn, APPLIED_ONE_SQL, 1, params)) != COI_OK) {
         rc = step_wrap(rc, m);
         goto out;

@@ -7,32 +7,30 @@
 #include <string.h>
 
 /* A record's columns, in the order org_from_row reads them. */
-#define ORG_COLUMNS                                                                            \
-    "code, name, kind, region_code, " PG_ISO_UTC("created_at") ", " PG_ISO_UTC(               \
+#define ORG_COLUMNS                                                                                \
+    "code, name, kind, region_code, " PG_ISO_UTC("created_at") ", " PG_ISO_UTC(                    \
         "updated_at") ", version"
 
 /* True when $N is NULL or names an organisation of kind region. */
-#define REGION_OK(n)                                                                           \
-    "(" n "::text IS NULL OR EXISTS (SELECT 1 FROM organisations r"                            \
+#define REGION_OK(n)                                                                               \
+    "(" n "::text IS NULL OR EXISTS (SELECT 1 FROM organisations r"                                \
     " WHERE r.code = " n "::text AND r.kind = 'region'))"
 
 /* One static statement for every combination of filters: a NULL parameter disables its
  * condition, a NULL limit means no limit. strpos instead of LIKE keeps % and _ literal. */
-static const char LIST_SQL[] =
-    "SELECT " ORG_COLUMNS " FROM organisations"
-    " WHERE ($1::text IS NULL OR kind = $1::text)"
-    " AND ($2::text IS NULL OR region_code = $2::text)"
-    " AND ($3::text IS NULL OR strpos(lower(name), lower($3::text)) > 0)"
-    " AND ($4::text IS NULL OR code > $4::text)"
-    " ORDER BY code LIMIT $5::bigint";
+static const char LIST_SQL[] = "SELECT " ORG_COLUMNS " FROM organisations"
+                               " WHERE ($1::text IS NULL OR kind = $1::text)"
+                               " AND ($2::text IS NULL OR region_code = $2::text)"
+                               " AND ($3::text IS NULL OR strpos(lower(name), lower($3::text)) > 0)"
+                               " AND ($4::text IS NULL OR code > $4::text)"
+                               " ORDER BY code LIMIT $5::bigint";
 
 static const char GET_SQL[] = "SELECT " ORG_COLUMNS " FROM organisations WHERE code = $1";
 
 /* Zero rows when the region check fails: the check and the insert are one statement. */
-static const char CREATE_SQL[] =
-    "INSERT INTO organisations (code, name, kind, region_code)"
-    " SELECT $1::text, $2::text, $3::text, $4::text WHERE " REGION_OK("$4")
-    " RETURNING " ORG_COLUMNS;
+static const char CREATE_SQL[] = "INSERT INTO organisations (code, name, kind, region_code)"
+                                 " SELECT $1::text, $2::text, $3::text, $4::text"
+                                 " WHERE " REGION_OK("$4") " RETURNING " ORG_COLUMNS;
 
 static const char UPDATE_SQL[] =
     "UPDATE organisations SET name = $2::text, kind = $3::text, region_code = $4::text,"
@@ -232,21 +230,19 @@ static int update_refused(PGconn *conn, const char *code, const struct org_field
         return rc;
     if (PQntuples(res) == 0)
         rc = coi_error_set(COI_ENOTFOUND, NULL, "no organisation with code %s", code);
-    else if (expected_version != -1 &&
-             strtoll(PQgetvalue(res, 0, 0), NULL, 10) != expected_version)
+    else if (expected_version != -1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) != expected_version)
         rc = coi_error_set(COI_ECONFLICT, NULL, "organisation %s is at version %s, not %" PRId64,
                            code, PQgetvalue(res, 0, 0), expected_version);
     else if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
-        rc = coi_error_set(COI_EINVALID, "region_code", "no region with code %s",
-                           f->region_code);
+        rc = coi_error_set(COI_EINVALID, "region_code", "no region with code %s", f->region_code);
     else /* it changed between the two statements */
         rc = coi_error_set(COI_ECONFLICT, NULL, "organisation %s changed meanwhile", code);
     PQclear(res);
     return rc;
 }
 
-int pg_organisation_update(struct coi_storage *s, json_t **out, const char *code,
-                           const json_t *org, int64_t expected_version)
+int pg_organisation_update(struct coi_storage *s, json_t **out, const char *code, const json_t *org,
+                           int64_t expected_version)
 {
     struct pg_storage *pg = (struct pg_storage *)s;
     struct org_fields f;

@@ -37,8 +37,7 @@ void pg_release(struct pg_storage *pg, PGconn *conn);
 /* Runs one parameterised statement (`params` are text, NULL = SQL NULL). On success *out holds
  * the result (PGRES_TUPLES_OK or PGRES_COMMAND_OK) and the caller PQclears it; on failure
  * *out is NULL and the return value is the mapped error (see pg_error). */
-int pg_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
-             const char *const *params);
+int pg_query(PGresult **out, PGconn *conn, const char *sql, int nparams, const char *const *params);
 
 /* Runs a statement without parameters (it may hold several statements, e.g. a migration
  * file) and discards its result. COI_OK or the mapped error. */
@@ -60,7 +59,7 @@ int pg_migrate(struct coi_storage *s, struct coi_migration_report *out,
 int pg_organisation_list(struct coi_storage *s, json_t **out, const struct coi_org_query *q);
 int pg_organisation_get(struct coi_storage *s, json_t **out, const char *code);
 int pg_organisation_create(struct coi_storage *s, json_t **out, const json_t *org);
-int pg_organisation_update(struct coi_storage *s, json_t **out, const char *code,
-                           const json_t *org, int64_t expected_version);
+int pg_organisation_update(struct coi_storage *s, json_t **out, const char *code, const json_t *org,
+                           int64_t expected_version);
 
 #endif

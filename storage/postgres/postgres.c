@@ -83,8 +83,7 @@ static int take_result(PGresult **out, PGconn *conn, PGresult *res)
     return rc;
 }
 
-int pg_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
-             const char *const *params)
+int pg_query(PGresult **out, PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
     *out = NULL;
     return take_result(out, conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
@@ -99,7 +98,7 @@ int pg_exec(PGconn *conn, const char *sql)
 }
 
 /* Server notices: NOTICE and below are chatter ("relation already exists, skipping"); warnings
- * and the FATAL a server sends when it shuts down go to the log as JSON lines. */
+ * and worse go to the log as JSON lines instead of libpq's plain text on stderr. */
 static void notice_receiver(void *arg, const PGresult *res)
 {
     const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
@@ -119,8 +118,8 @@ static int conn_open(void **out, void *ctx)
      * so the service's timeouts and session settings always apply. */
     const char *const keys[] = {"dbname",          "connect_timeout", "application_name",
                                 "client_encoding", "options",         NULL};
-    const char *const values[] = {pg->conninfo, pg->connect_timeout, "coi", "UTF8", pg->options,
-                                  NULL};
+    const char *const values[] = {pg->conninfo, pg->connect_timeout, "coi",
+                                  "UTF8",       pg->options,         NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
 
     *out = NULL;
@@ -175,8 +174,7 @@ int pg_acquire(struct pg_storage *pg, PGconn **out)
 
 void pg_release(struct pg_storage *pg, PGconn *conn)
 {
-    int broken =
-        PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE;
+    int broken = PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE;
     pool_release(&pg->pool, conn, broken);
 }
 
