@@ -171,8 +171,9 @@ void organisations_create(struct api_ctx *c)
     send_record(c, 201, record);
 }
 
-/* Applies the merge patch c->body to `current` (both objects): a copy holding only the
- * writable fields, with patched values, or NULL when the patch itself has errors. */
+/* Applies the merge patch to `current` (both objects): a new object holding only the writable
+ * fields, with patched values. Fields the patch may not touch are reported in `errors` and
+ * left as they were, so that the caller's checks of the result report every other field. */
 static json_t *merge(json_t *errors, const json_t *current, const json_t *patch)
 {
     const char *key;
@@ -194,10 +195,6 @@ static json_t *merge(json_t *errors, const json_t *current, const json_t *patch)
             continue;
         }
         json_object_set(doc, key, value);
-    }
-    if (json_array_size(errors) > 0) {
-        json_decref(doc);
-        return NULL;
     }
     return doc;
 }
@@ -252,11 +249,9 @@ void organisations_patch(struct api_ctx *c)
             break;
         }
         doc = merge(errors, current, c->body);
-        if (doc != NULL) {
-            check_organisation(errors, doc);
-            if ((rc = check_region_kept(c, errors, current, doc)) != COI_OK)
-                break;
-        }
+        check_organisation(errors, doc);
+        if ((rc = check_region_kept(c, errors, current, doc)) != COI_OK)
+            break;
         if (json_array_size(errors) > 0) {
             problem_send_errors(c, json_incref(errors), "the patch has errors");
             goto out;

@@ -116,7 +116,7 @@ echo "cluster in $pgdir, port $pgport"
 
 # ---- (a) OpenAPI lint ---------------------------------------------------------------------------
 heading "OpenAPI lint: redocly lint openapi/openapi.yaml"
-run_logged lint.log 120 npx --no-install redocly lint openapi/openapi.yaml
+run_logged lint.log 60 npx --no-install redocly lint openapi/openapi.yaml
 if [[ $status -eq 0 ]]; then
     record lint openapi 1 0
 else
@@ -127,31 +127,52 @@ fi
 heading "Unit and storage conformance tests: build/unit-tests (sqlite, postgres)"
 mkdir -p "$work/sqlite"
 COI_TEST_STORAGE_URLS="sqlite:$work/sqlite/unit-%d.db $pg_template" \
-    run_logged unit.log 3 build/unit-tests
-unit_line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' "$work/unit.log" | tail -n 1)
-if [[ -z $unit_line ]]; then
-    echo "tests/run.sh: build/unit-tests printed no counts (exit status $status)"
-    record unit "plain, sqlite, postgres" 0 1
-else
-    read -r _ up _ uf _ <<<"$unit_line"
-    up=${up%,}
-    if [[ $status -ne 0 && $uf -eq 0 ]]; then
-        echo "tests/run.sh: build/unit-tests exited with status $status"
-        uf=1
+    run_logged unit.log 120 build/unit-tests
+# Per backend from the "ok NAME [backend]" / "FAIL NAME [backend]" lines; the closing
+# "unit: N passed, N failed" must be there and agree, or the run counts as one more failure.
+declare -A unit_ok=() unit_fail=()
+while read -r result backend; do
+    if [[ $result == ok ]]; then
+        unit_ok[$backend]=$((${unit_ok[$backend]:-0} + 1))
+    else
+        unit_fail[$backend]=$((${unit_fail[$backend]:-0} + 1))
     fi
-    record unit "plain, sqlite, postgres" "$up" "$uf"
+done < <(sed -n -E 's/^(ok|FAIL) [^ ]+( \[([a-z]+)\])?$/\1 \3/p' "$work/unit.log" |
+    sed -E 's/ $/ plain/')
+unit_passed=0 unit_failed=0
+for backend in plain sqlite postgres; do
+    unit_passed=$((unit_passed + ${unit_ok[$backend]:-0}))
+    unit_failed=$((unit_failed + ${unit_fail[$backend]:-0}))
+done
+unit_line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' "$work/unit.log" | tail -n 1)
+complete=1
+[[ $unit_line == "unit: $unit_passed passed, $unit_failed failed" ]] || complete=0
+for backend in plain sqlite postgres; do
+    ok=${unit_ok[$backend]:-0} fail=${unit_fail[$backend]:-0}
+    if [[ $complete -eq 1 && $((ok + fail)) -eq 0 ]]; then
+        echo "tests/run.sh: build/unit-tests ran no $backend test"
+        fail=1
+    fi
+    record unit "${backend/plain/no storage}" "$ok" "$fail"
+done
+if [[ $complete -eq 0 ]]; then
+    echo "tests/run.sh: build/unit-tests ended without its closing count (exit status $status)"
+    record unit "exit status $status" 0 1
+elif [[ $status -ne 0 && $unit_failed -eq 0 ]]; then
+    echo "tests/run.sh: build/unit-tests exited with status $status (a sanitizer report?)"
+    record unit "exit status $status" 0 1
 fi
 
 # ---- (c) HTTP, once per backend ---------------------------------------------------------------
 heading "HTTP tests [sqlite]: node --test tests/http/"
 COI_BIN=build/coi-test COI_TEST_BACKEND=sqlite \
-    run_logged http-sqlite.log 240 node --test --test-concurrency=1 tests/http/
+    run_logged http-sqlite.log 180 node --test --test-concurrency=1 tests/http/
 record_node http sqlite http-sqlite.log
 
 heading "HTTP tests [postgres]: node --test tests/http/"
 COI_BIN=build/coi-test COI_TEST_BACKEND=postgres COI_TEST_PG_HOST="$pgdir" \
     COI_TEST_PG_PORT="$pgport" \
-    run_logged http-postgres.log 240 node --test --test-concurrency=1 tests/http/
+    run_logged http-postgres.log 180 node --test --test-concurrency=1 tests/http/
 record_node http postgres http-postgres.log
 
 # ---- summary --------------------------------------------------------------------------------

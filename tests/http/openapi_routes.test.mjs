@@ -3,7 +3,7 @@
 // their problem responses.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { document, documentedOperations } from './lib/contract.mjs';
+import { compileAllResponseSchemas, document, documentedOperations } from './lib/contract.mjs';
 import { binaryPath, run } from './lib/server.mjs';
 
 async function routes() {
@@ -68,4 +68,8 @@ test('openapi_v1_operations_document_4xx_500_and_503_problems', () => {
     }
   }
   assert.deepEqual(gaps, []);
+});
+
+test('openapi_every_response_schema_compiles_with_ajv_in_strict_mode', () => {
+  assert.ok(compileAllResponseSchemas() > 20);
 });

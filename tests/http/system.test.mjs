@@ -172,8 +172,11 @@ test('every_request_logs_one_json_line_with_method_path_status_duration', async 
 
 test('sigterm_stops_the_server_with_exit_code_0', async () => {
   const own = await startServer();
-  const response = await request(own, 'GET', '/v1/organisations?limit=5');
-  assert.equal(response.status, 200);
-  await own.stop();
+  try {
+    const response = await request(own, 'GET', '/v1/organisations?limit=5');
+    assert.equal(response.status, 200);
+  } finally {
+    await own.stop();
+  }
   assert.equal(own.proc.exitCode, 0);
 });

@@ -62,7 +62,8 @@ static json_t *list_all(struct coi_storage *s, const struct coi_org_query *filte
         size_t n = json_array_size(rows), i;
         json_t *row;
         CHECK(n <= (size_t)page);
-        json_array_foreach(rows, i, row) {
+        json_array_foreach(rows, i, row)
+        {
             const char *code = field(row, "code");
             CHECK(code != NULL);
             if (code == NULL)
@@ -93,7 +94,8 @@ static void codes_of(char *out, size_t size, const json_t *rows)
     size_t i, used = 0;
     json_t *row;
     out[0] = '\0';
-    json_array_foreach(rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         const char *code = field(row, "code");
         int w = snprintf(out + used, size - used, "%s%s", i ? " " : "", code ? code : "?");
         if (w < 0 || (size_t)w >= size - used)
@@ -173,13 +175,27 @@ STORAGE_TEST(storage_register_rejects_wrong_version_and_each_null_callback)
     for (int i = 0; i < 7; i++) {
         copy = *s;
         switch (i) {
-        case 0: copy.close = NULL; break;
-        case 1: copy.ping = NULL; break;
-        case 2: copy.migrate = NULL; break;
-        case 3: copy.organisation_list = NULL; break;
-        case 4: copy.organisation_get = NULL; break;
-        case 5: copy.organisation_create = NULL; break;
-        default: copy.organisation_update = NULL; break;
+        case 0:
+            copy.close = NULL;
+            break;
+        case 1:
+            copy.ping = NULL;
+            break;
+        case 2:
+            copy.migrate = NULL;
+            break;
+        case 3:
+            copy.organisation_list = NULL;
+            break;
+        case 4:
+            copy.organisation_get = NULL;
+            break;
+        case 5:
+            copy.organisation_create = NULL;
+            break;
+        default:
+            copy.organisation_update = NULL;
+            break;
         }
         if (storage_register(&copy) != COI_EINVALID)
             test_fail(__FILE__, __LINE__, "callback %d set to NULL was accepted", i);
@@ -236,10 +252,8 @@ static struct coi_migration *steps_plus(struct coi_storage *s, size_t *n, const 
     if (more == NULL)
         abort();
     memcpy(more, steps, *n * sizeof *more);
-    more[*n] = (struct coi_migration){.number = 9000,
-                                      .name = "9000_conformance_probe.sql",
-                                      .text = sql,
-                                      .length = strlen(sql)};
+    more[*n] = (struct coi_migration){
+        .number = 9000, .name = "9000_conformance_probe.sql", .text = sql, .length = strlen(sql)};
     snprintf(more[*n].checksum, sizeof more[*n].checksum, "%s", checksum);
     (*n)++;
     return more;
@@ -248,9 +262,8 @@ static struct coi_migration *steps_plus(struct coi_storage *s, size_t *n, const 
 STORAGE_TEST(storage_migrate_new_step_is_pending_in_verify_then_applied_once)
 {
     size_t n;
-    struct coi_migration *steps =
-        steps_plus(s, &n, "CREATE TABLE conformance_probe (id integer PRIMARY KEY);",
-                   "00000000000000aa");
+    struct coi_migration *steps = steps_plus(
+        s, &n, "CREATE TABLE conformance_probe (id integer PRIMARY KEY);", "00000000000000aa");
     struct coi_migration_report r = {0};
 
     CHECK_INT(s->migrate(s, &r, steps, n, COI_MIGRATE_VERIFY), COI_OK);
@@ -285,9 +298,8 @@ STORAGE_TEST(storage_migrate_new_step_is_pending_in_verify_then_applied_once)
 STORAGE_TEST(storage_migrate_failed_step_is_rolled_back_entirely)
 {
     size_t n;
-    struct coi_migration *bad =
-        steps_plus(s, &n, "CREATE TABLE conformance_half (id integer); THIS IS NOT SQL;",
-                   "00000000000000bb");
+    struct coi_migration *bad = steps_plus(
+        s, &n, "CREATE TABLE conformance_half (id integer); THIS IS NOT SQL;", "00000000000000bb");
     struct coi_migration_report r = {0};
 
     CHECK(s->migrate(s, NULL, bad, n, COI_MIGRATE_APPLY) != COI_OK);
@@ -314,7 +326,7 @@ STORAGE_TEST(storage_migrate_refuses_a_changed_checksum)
     memcpy(changed, steps, n * sizeof *changed);
     snprintf(changed[0].checksum, sizeof changed[0].checksum, "%s",
              strcmp(steps[0].checksum, "ffffffffffffffff") ? "ffffffffffffffff"
-                                                             : "0000000000000000");
+                                                           : "0000000000000000");
     CHECK_INT(s->migrate(s, NULL, changed, n, COI_MIGRATE_VERIFY), COI_EMIGRATION);
     CHECK_INT(s->migrate(s, NULL, changed, n, COI_MIGRATE_APPLY), COI_EMIGRATION);
     free(changed);
@@ -351,7 +363,8 @@ STORAGE_TEST(storage_seed_0101_is_koebenhavn_in_region_1084)
     json_t *org = NULL;
     CHECK_INT(s->organisation_get(s, &org, "0101"), COI_OK);
     CHECK_STR(field(org, "code"), "0101");
-    CHECK_STR(field(org, "name"), "K\xc3\xb8" "benhavn");
+    CHECK_STR(field(org, "name"), "K\xc3\xb8"
+                                  "benhavn");
     CHECK_STR(field(org, "kind"), "municipality");
     CHECK_STR(field(org, "region_code"), "1084");
     CHECK_INT(version_of(org), 1);
@@ -364,7 +377,8 @@ STORAGE_TEST(storage_seed_every_municipality_has_a_region_and_regions_have_none)
 {
     json_t *all = list_all(s, &(struct coi_org_query){0}, 50), *org, *parent;
     size_t i;
-    json_array_foreach(all, i, org) {
+    json_array_foreach(all, i, org)
+    {
         const char *kind = field(org, "kind"), *region = field(org, "region_code");
         if (kind != NULL && strcmp(kind, "municipality") == 0) {
             parent = NULL;
@@ -391,7 +405,8 @@ STORAGE_TEST(storage_seed_matches_the_embedded_csv_byte_for_byte)
             continue;
         CHECK_INT(storage_csv_parse(&rows, steps[k].text, steps[k].length), COI_OK);
         CHECK_INT(json_array_size(rows), SEED_TOTAL + 1);
-        json_array_foreach(rows, i, row) {
+        json_array_foreach(rows, i, row)
+        {
             if (i == 0)
                 continue;
             const char *code = json_string_value(json_array_get(row, 0));
@@ -416,12 +431,13 @@ STORAGE_TEST(storage_list_filters_by_region_code_and_kind)
     json_t *rows = list_all(s, &(struct coi_org_query){.region_code = "1084"}, 50), *org;
     size_t i;
     CHECK_INT(json_array_size(rows), 29);
-    json_array_foreach(rows, i, org) {
+    json_array_foreach(rows, i, org)
+    {
         CHECK_STR(field(org, "region_code"), "1084");
     }
     json_decref(rows);
-    CHECK_INT(count_where(s, &(struct coi_org_query){.kind = "municipality", .region_code = "1083"}),
-              22);
+    CHECK_INT(
+        count_where(s, &(struct coi_org_query){.kind = "municipality", .region_code = "1083"}), 22);
     CHECK_INT(count_where(s, &(struct coi_org_query){.kind = "region", .region_code = "1084"}), 0);
     CHECK_INT(count_where(s, &(struct coi_org_query){.kind = "nonsense"}), 0);
     CHECK_INT(count_where(s, &(struct coi_org_query){.region_code = "9999"}), 0);
@@ -430,9 +446,15 @@ STORAGE_TEST(storage_list_filters_by_region_code_and_kind)
 STORAGE_TEST(storage_list_name_contains_ignores_case_of_danish_letters)
 {
     char codes[256];
-    codes_named(s, "K\xc3\x98" "BEN", codes, sizeof codes); /* "KØBEN" */
+    codes_named(s,
+                "K\xc3\x98"
+                "BEN",
+                codes, sizeof codes); /* "KØBEN" */
     CHECK_STR(codes, "0101");
-    codes_named(s, "k\xc3\xb8" "bEN", codes, sizeof codes); /* "købEN" */
+    codes_named(s,
+                "k\xc3\xb8"
+                "bEN",
+                codes, sizeof codes); /* "købEN" */
     CHECK_STR(codes, "0101");
     codes_named(s, "\xc3\x86R\xc3\x98", codes, sizeof codes); /* "ÆRØ" */
     CHECK_STR(codes, "0492");
@@ -486,7 +508,8 @@ STORAGE_TEST(storage_list_keyset_paging_yields_every_row_once_in_code_order)
         json_decref(paged);
     }
     json_decref(whole);
-    json_t *muni = list_all(s, &(struct coi_org_query){.kind = "municipality", .region_code = "1081"}, 3);
+    json_t *muni =
+        list_all(s, &(struct coi_org_query){.kind = "municipality", .region_code = "1081"}, 3);
     CHECK_INT(json_array_size(muni), 11);
     json_decref(muni);
 }
@@ -708,9 +731,11 @@ static void *create_twenty(void *arg)
     for (int i = 0; i < 20; i++) {
         char code[32], name[64];
         snprintf(code, sizeof code, "T%d%02d", job->thread, i);
-        snprintf(name, sizeof name, "Tr\xc3\xa5" "d %d nr %d", job->thread, i);
-        json_t *in = org_new(code, name, i % 2 ? "other" : "municipality",
-                             i % 2 ? NULL : "1081"),
+        snprintf(name, sizeof name,
+                 "Tr\xc3\xa5"
+                 "d %d nr %d",
+                 job->thread, i);
+        json_t *in = org_new(code, name, i % 2 ? "other" : "municipality", i % 2 ? NULL : "1081"),
                *out = NULL;
         int rc = job->s->organisation_create(job->s, &out, in);
         if (rc == COI_OK && version_of(out) == 1)
@@ -773,7 +798,10 @@ STORAGE_TEST(storage_racing_updates_with_same_version_exactly_one_wins)
         pthread_barrier_init(&start, NULL, 2);
         for (int t = 0; t < 2; t++) {
             jobs[t] = (struct race_job){.s = s, .start = &start, .expected_version = version};
-            snprintf(jobs[t].name, sizeof jobs[t].name, "Runde %d tr\xc3\xa5" "d %d", round, t);
+            snprintf(jobs[t].name, sizeof jobs[t].name,
+                     "Runde %d tr\xc3\xa5"
+                     "d %d",
+                     round, t);
             CHECK_INT(pthread_create(&threads[t], NULL, race_update, &jobs[t]), 0);
         }
         for (int t = 0; t < 2; t++)

@@ -83,6 +83,11 @@ async function createDatabase(backend, options) {
   };
 }
 
+const live = new Set();
+process.once('exit', () => {
+  for (const proc of live) proc.kill('SIGKILL');
+});
+
 function waitForExit(proc) {
   if (proc.exitCode !== null || proc.signalCode !== null) {
     return Promise.resolve({ code: proc.exitCode, signal: proc.signalCode });
@@ -116,6 +121,14 @@ export async function startServer(options = {}) {
     ...options.env,
   };
   const proc = spawn(binaryPath(), ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A server that a failed test never stopped must not keep the test process alive (the run
+  // would hang until its time limit): the child and its pipes do not hold the event loop, and
+  // whatever still runs when the process exits is killed.
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
+  proc.unref();
+  proc.stdout.unref();
+  proc.stderr.unref();
   let stderr = '';
   let stdout = '';
   let spawnError = null;
