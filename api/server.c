@@ -103,6 +103,10 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(buf, sizeof buf, fmt, ap);
     buf[strcspn(buf, "\n")] = '\0';
+    /* ulfius passes its own options before ours, so MHD notes at every start that this logger
+     * is not the first option; nothing is lost, since it is set before MHD logs anything else. */
+    if (strstr(buf, "is not the first option") != NULL)
+        return;
     log_msg(LOG_WARN, "http: %s", buf);
 }
 
@@ -149,7 +153,7 @@ int server_run(const struct config *cfg, struct coi_storage *storage)
     ulfius_set_default_endpoint(&instance, api_fallback, &rt);
 
     struct MHD_OptionItem options[] = {
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL}, /* MHD wants it first */
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->listen_addr},

@@ -178,8 +178,10 @@ export async function startServer(options = {}) {
       stopped ??= (async () => {
         const alreadyExited = proc.exitCode !== null || proc.signalCode !== null;
         if (!alreadyExited) proc.kill('SIGTERM');
-        const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
-        const result = await Promise.race([waitForExit(proc), timer]);
+        let timer;
+        const timeout = new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS, 'timeout')));
+        const result = await Promise.race([waitForExit(proc), timeout]);
+        clearTimeout(timer); // a pending timer would keep the test process alive
         if (result === 'timeout') {
           proc.kill('SIGKILL');
           await waitForExit(proc);
