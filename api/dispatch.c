@@ -9,6 +9,7 @@
 
 #include "api/log.h"
 #include "api/problem.h"
+#include "auth/policy.h"
 
 void api_request_id(char *out, size_t len, const char *client)
 {
@@ -34,11 +35,15 @@ void api_request_id(char *out, size_t len, const char *client)
 }
 
 void api_log_access(const char *request_id, const char *method, const char *path, int status,
-                    double duration_ms)
+                    double duration_ms, const struct identity *who)
 {
     json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", request_id, "method",
                           method ? method : "", "path", path ? path : "", "status", status,
                           "duration_ms", duration_ms);
+    if (who != NULL && who->role != ROLE_ANONYMOUS) {
+        json_object_set_new(f, "role", json_string(auth_role_name(who->role)));
+        json_object_set_new(f, "sub", json_string(who->sub));
+    }
     log_event(status >= 500 ? LOG_ERROR : LOG_INFO, "request", f);
     json_decref(f);
 }
@@ -102,12 +107,81 @@ static int read_body(struct api_ctx *c)
     return 0;
 }
 
+/* Answers 401 with a WWW-Authenticate challenge (RFC 6750); `error` may be NULL (no token). */
+static void unauthorized(struct api_ctx *c, const char *error, const char *why)
+{
+    char challenge[320];
+    if (error == NULL)
+        snprintf(challenge, sizeof challenge, "Bearer realm=\"coi\"");
+    else
+        snprintf(challenge, sizeof challenge,
+                 "Bearer realm=\"coi\", error=\"%s\", error_description=\"%s\"", error, why);
+    api_set_header(c, "WWW-Authenticate", challenge);
+    problem_send(c, 401, "%s", why);
+}
+
+/* Sets c->who from the Authorization header (anonymous without one). Returns 0, or -1 when a
+ * problem was sent: 401 for a bad token or one in the query string, 503 when the partner's
+ * organisation cannot be looked up. */
+static int authenticate(struct api_ctx *c)
+{
+    const char *header = api_header(c, "Authorization");
+    char why[160];
+
+    if (api_query(c, "access_token") != NULL) {
+        unauthorized(c, "invalid_request",
+                     "tokens are accepted only in the Authorization header, never in the URL");
+        return -1;
+    }
+    if (header == NULL)
+        return 0;
+    const char *token = auth_bearer_token(header);
+    if (token == NULL) {
+        unauthorized(c, "invalid_request", "use Authorization: Bearer <token>");
+        return -1;
+    }
+    if (auth_verify(&c->who, c->keys, token, time(NULL), why, sizeof why) != 0) {
+        unauthorized(c, "invalid_token", why);
+        return -1;
+    }
+    if (c->who.role == ROLE_PARTNER) {
+        json_t *org = NULL;
+        int rc = c->storage->organisation_get(c->storage, &org, c->who.org);
+        json_decref(org);
+        if (rc == COI_ENOTFOUND) {
+            memset(&c->who, 0, sizeof c->who);
+            unauthorized(c, "invalid_token", "the token's org is not a known organisation");
+            return -1;
+        }
+        if (rc != COI_OK) {
+            problem_from_error(c, rc);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Asks the policy whether c->who may call the route: 401 for the anonymous public, 403 for a
+ * caller whose role may not. Returns 0 when allowed, -1 when a problem was sent. */
+static int authorize(struct api_ctx *c)
+{
+    const struct policy_rule *rule = policy_find(c->route->method, c->route->path);
+    if (policy_allows(rule, &c->who))
+        return 0;
+    if (c->who.role == ROLE_ANONYMOUS)
+        unauthorized(c, NULL, "this request needs a bearer token");
+    else
+        problem_send(c, 403, "the role %s may not %s %s", auth_role_name(c->who.role),
+                     c->route->method, c->route->path);
+    return -1;
+}
+
 static int finish(struct api_ctx *c, const struct timespec *start)
 {
     if (c->status == 0)
         problem_send(c, 500, "the handler sent no response");
     api_log_access(c->request_id, c->req->http_verb, c->req->url_path, c->status,
-                   elapsed_ms(start));
+                   elapsed_ms(start), &c->who);
     api_ctx_clear(c);
     return U_CALLBACK_COMPLETE;
 }
@@ -120,6 +194,7 @@ static void begin(struct api_ctx *c, const struct _u_request *req, struct _u_res
     c->res = res;
     c->storage = rt->storage;
     c->cfg = rt->cfg;
+    c->keys = rt->keys;
     api_request_id(c->request_id, sizeof c->request_id, api_header(c, "X-Request-Id"));
     api_set_header(c, "X-Request-Id", c->request_id);
 }
@@ -143,7 +218,7 @@ int api_dispatch(const struct _u_request *req, struct _u_response *res, void *us
         problem_send(&c, 404, "no resource at this path");
         return finish(&c, &start);
     }
-    if (api_parse_query(&c, req->http_url) != 0)
+    if (api_parse_query(&c, req->http_url) != 0 || authenticate(&c) != 0 || authorize(&c) != 0)
         return finish(&c, &start);
     if (c.route->body != BODY_NONE && read_body(&c) != 0)
         return finish(&c, &start);

@@ -6,12 +6,14 @@
 
 #include "api/config.h"
 #include "api/routes.h"
+#include "auth/verify.h"
 #include "storage/storage.h"
 
 /* What every request needs from the running service. */
 struct api_runtime {
     struct coi_storage *storage;
     const struct config *cfg;
+    const struct auth_keys *keys;
 };
 
 /* The user data of one registered ulfius endpoint. */
@@ -31,8 +33,9 @@ int api_fallback(const struct _u_request *req, struct _u_response *res, void *us
  * random one (32 hex digits). `out` holds at least 129 bytes. */
 void api_request_id(char *out, size_t len, const char *client);
 
-/* Logs the access line {request_id, method, path, status, duration_ms}. */
+/* Logs the access line {request_id, method, path, status, duration_ms, role, sub}; `who` may
+ * be NULL (before authentication). */
 void api_log_access(const char *request_id, const char *method, const char *path, int status,
-                    double duration_ms);
+                    double duration_ms, const struct identity *who);
 
 #endif

@@ -7,9 +7,11 @@
 #include <ulfius.h>
 
 #include "api/config.h"
+#include "auth/identity.h"
 #include "storage/storage.h"
 
 struct route;
+struct auth_keys;
 
 #define API_MAX_PATH_PARAMS 4
 #define API_MAX_QUERY_PARAMS 32
@@ -25,11 +27,13 @@ struct api_ctx {
     const struct route *route;
     struct coi_storage *storage;
     const struct config *cfg;
+    const struct auth_keys *keys;
     char request_id[132];
     struct api_param path[API_MAX_PATH_PARAMS];
     size_t path_count;
     struct api_param query[API_MAX_QUERY_PARAMS];
     size_t query_count;
+    struct identity who; /* the caller (anonymous until a token is verified) */
     json_t *body; /* the parsed request body for routes that take one, else NULL */
     int status;   /* the status sent, 0 until then */
 };

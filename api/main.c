@@ -13,7 +13,9 @@
 #include "api/log.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "auth/policy.h"
 #include "auth/token.h"
+#include "auth/verify.h"
 #include "storage/storage.h"
 
 #define COI_VERSION "0.1.0"
@@ -31,6 +33,7 @@ static const char usage[] =
     "                       print a signed token (HS256, COI_JWT_SECRET); roles: admin,\n"
     "                       editor, steering (needs --party), partner (needs --org)\n"
     "  routes               print the route table as JSON\n"
+    "  policy               print who may call each route, as JSON\n"
     "  --help, --version\n"
     "\n"
     "configuration (environment, or KEY=VALUE lines in the file named by COI_CONFIG):\n"
@@ -131,9 +134,19 @@ static int cmd_serve(int argc, char **argv)
         storage_close(s);
         return 1;
     }
+    struct auth_keys keys;
+    char err[512];
+    if (auth_keys_load(&keys, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "coi: %s\n", err);
+        storage_close(s);
+        return 2;
+    }
+    if (keys.alg == 0)
+        log_msg(LOG_WARN, "no COI_JWT_SECRET or COI_JWT_PUBLIC_KEY: every caller is anonymous");
     if (dev && cfg.jwt_secret[0])
         print_dev_token(&cfg);
-    int rc = server_run(&cfg, s);
+    int rc = server_run(&cfg, &keys, s);
+    auth_keys_free(&keys);
     storage_close(s);
     return rc;
 }
@@ -230,6 +243,10 @@ int main(int argc, char **argv)
         return cmd_token(argc - 1, argv + 1);
     if (strcmp(argv[1], "routes") == 0 && argc == 2) {
         routes_print();
+        return 0;
+    }
+    if (strcmp(argv[1], "policy") == 0 && argc == 2) {
+        policy_print();
         return 0;
     }
     fprintf(stderr, "coi: unknown command '%s'\n\n%s", argv[1], usage);

@@ -63,7 +63,7 @@ static enum MHD_Result refuse_too_large(struct MHD_Connection *conn, const char 
     MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(conn, 413, r);
     MHD_destroy_response(r);
-    api_log_access(request_id, method, url, 413, 0.0);
+    api_log_access(request_id, method, url, 413, 0.0, NULL);
     return ret;
 }
 
@@ -127,10 +127,11 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int server_run(const struct config *cfg, struct coi_storage *storage)
+int server_run(const struct config *cfg, const struct auth_keys *keys,
+               struct coi_storage *storage)
 {
     struct _u_instance instance;
-    struct api_runtime rt = {storage, cfg};
+    struct api_runtime rt = {storage, cfg, keys};
     struct api_binding *bindings = calloc(route_count, sizeof *bindings);
     int rc = 1;
 

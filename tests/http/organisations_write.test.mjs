@@ -1,4 +1,4 @@
-// Writing organisations as a partner system would: POST and PATCH (JSON Merge Patch), their
+// Writing organisations as an admin would: POST and PATCH (JSON Merge Patch), their
 // validation, conditional requests and body limits. After every refused write the stored
 // organisations are compared with a snapshot taken before it, so a refused write that still
 // changed something fails.
@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { request } from './lib/contract.mjs';
 import { errorFields, snapshot } from './lib/data.mjs';
+import { authFor } from './lib/jwt.mjs';
 import { startServer } from './lib/server.mjs';
 
 const MAX_BODY_BYTES = 1024;
@@ -17,6 +18,11 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
+
+/** A request with an admin's token (only admins write organisations). */
+function asAdmin(method, requestPath, options = {}) {
+  return request(server, method, requestPath, { ...options, headers: { ...authFor('admin'), ...options.headers } });
+}
 
 const MERGE_PATCH = { 'Content-Type': 'application/merge-patch+json' };
 
@@ -30,7 +36,7 @@ async function refusedWrite(write) {
 }
 
 async function create(org) {
-  const response = await request(server, 'POST', '/v1/organisations', { body: org });
+  const response = await asAdmin('POST', '/v1/organisations', { body: org });
   assert.equal(response.status, 201, response.text);
   return response;
 }
@@ -38,7 +44,7 @@ async function create(org) {
 // ---- POST ----------------------------------------------------------------------------------
 
 test('organisations_post_state_returns_201_with_location_and_etag_then_get_returns_it', async () => {
-  const response = await request(server, 'POST', '/v1/organisations', {
+  const response = await asAdmin('POST', '/v1/organisations', {
     body: { code: 'STM', name: 'Statsministeriet', kind: 'state' },
   });
   assert.equal(response.status, 201, response.text);
@@ -64,7 +70,7 @@ test('organisations_post_municipality_with_a_region_returns_201', async () => {
 });
 
 test('organisations_post_other_with_region_code_and_json_charset_returns_201', async () => {
-  const response = await request(server, 'POST', '/v1/organisations', {
+  const response = await asAdmin('POST', '/v1/organisations', {
     headers: { 'Content-Type': 'application/json; charset=utf-8' },
     body: { code: 'rh-lab_1', name: 'Rigshospitalets innovationslab', kind: 'other', region_code: '1084' },
   });
@@ -75,12 +81,12 @@ test('organisations_post_other_with_region_code_and_json_charset_returns_201', a
 test('organisations_post_existing_code_returns_409_and_keeps_the_original', async () => {
   await create({ code: 'FM', name: 'Finansministeriet', kind: 'state' });
   const response = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', { body: { code: 'FM', name: 'Andet navn', kind: 'other' } }),
+    asAdmin('POST', '/v1/organisations', { body: { code: 'FM', name: 'Andet navn', kind: 'other' } }),
   );
   assert.equal(response.status, 409);
   assert.equal(response.body.type, 'urn:problem:coi:conflict');
   const seeded = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', {
+    asAdmin('POST', '/v1/organisations', {
       body: { code: '0101', name: 'København igen', kind: 'municipality', region_code: '1084' },
     }),
   );
@@ -89,7 +95,7 @@ test('organisations_post_existing_code_returns_409_and_keeps_the_original', asyn
 
 test('organisations_post_malformed_json_returns_400_naming_line_and_column', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', {
+    asAdmin('POST', '/v1/organisations', {
       headers: { 'Content-Type': 'application/json' },
       rawBody: '{\n  "code": "BAD1",\n  "name": oops,\n  "kind": "state"\n}',
     }),
@@ -103,7 +109,7 @@ test('organisations_post_malformed_json_returns_400_naming_line_and_column', asy
 test('organisations_post_truncated_and_empty_bodies_return_400', async () => {
   for (const rawBody of ['{"code": "BAD2", "name": "x"', '']) {
     const response = await refusedWrite(() =>
-      request(server, 'POST', '/v1/organisations', { headers: { 'Content-Type': 'application/json' }, rawBody }),
+      asAdmin('POST', '/v1/organisations', { headers: { 'Content-Type': 'application/json' }, rawBody }),
     );
     assert.equal(response.status, 400, `${JSON.stringify(rawBody)}: ${response.text}`);
   }
@@ -111,7 +117,7 @@ test('organisations_post_truncated_and_empty_bodies_return_400', async () => {
 
 test('organisations_post_duplicate_keys_returns_400', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', {
+    asAdmin('POST', '/v1/organisations', {
       headers: { 'Content-Type': 'application/json' },
       rawBody: '{"code":"DUP1","name":"Dublet","kind":"state","code":"DUP2"}',
     }),
@@ -122,7 +128,7 @@ test('organisations_post_duplicate_keys_returns_400', async () => {
 
 test('organisations_post_text_plain_returns_415', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', {
+    asAdmin('POST', '/v1/organisations', {
       headers: { 'Content-Type': 'text/plain' },
       rawBody: JSON.stringify({ code: 'TXT', name: 'Tekst', kind: 'state' }),
     }),
@@ -133,7 +139,7 @@ test('organisations_post_text_plain_returns_415', async () => {
 
 test('organisations_post_without_content_type_returns_415', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', {
+    asAdmin('POST', '/v1/organisations', {
       rawBody: Buffer.from(JSON.stringify({ code: 'NOCT', name: 'Ingen type', kind: 'state' })),
     }),
   );
@@ -150,7 +156,7 @@ test('organisations_post_2000_byte_body_with_content_length_returns_413', async 
   const rawBody = bigBody(2000);
   assert.equal(Buffer.byteLength(rawBody), 2000);
   const response = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', { headers: { 'Content-Type': 'application/json' }, rawBody }),
+    asAdmin('POST', '/v1/organisations', { headers: { 'Content-Type': 'application/json' }, rawBody }),
   );
   assert.equal(response.status, 413);
   assert.equal(response.body.type, 'urn:problem:coi:payload-too-large');
@@ -170,7 +176,7 @@ test('organisations_post_2000_byte_chunked_body_returns_413', async () => {
         offset += 250;
       },
     });
-    return request(server, 'POST', '/v1/organisations', { headers: { 'Content-Type': 'application/json' }, rawBody });
+    return asAdmin('POST', '/v1/organisations', { headers: { 'Content-Type': 'application/json' }, rawBody });
   });
   assert.equal(response.status, 413);
   assert.equal(response.body.type, 'urn:problem:coi:payload-too-large');
@@ -185,7 +191,7 @@ test('organisations_post_small_chunked_body_is_accepted', async () => {
       controller.close();
     },
   });
-  const response = await request(server, 'POST', '/v1/organisations', {
+  const response = await asAdmin('POST', '/v1/organisations', {
     headers: { 'Content-Type': 'application/json' },
     rawBody,
   });
@@ -194,7 +200,7 @@ test('organisations_post_small_chunked_body_is_accepted', async () => {
 
 test('organisations_post_unknown_and_wrongly_typed_fields_returns_422_listing_every_field', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', {
+    asAdmin('POST', '/v1/organisations', {
       body: { code: '-bad code', name: 123, kind: 'planet', region_code: 5, colour: 'blue', size: 3 },
     }),
   );
@@ -203,7 +209,7 @@ test('organisations_post_unknown_and_wrongly_typed_fields_returns_422_listing_ev
 });
 
 test('organisations_post_missing_required_fields_returns_422_listing_each', async () => {
-  const response = await refusedWrite(() => request(server, 'POST', '/v1/organisations', { body: {} }));
+  const response = await refusedWrite(() => asAdmin('POST', '/v1/organisations', { body: {} }));
   assert.deepEqual(errorFields(response), new Set(['code', 'name', 'kind']));
 });
 
@@ -211,7 +217,7 @@ test('organisations_post_missing_required_fields_returns_422_listing_each', asyn
 // invalid (422); either is a refusal that must change nothing.
 test('organisations_post_json_that_is_not_an_object_is_refused_with_400_or_422', async () => {
   for (const body of [[], ['STM'], 'STM', 42, null]) {
-    const response = await refusedWrite(() => request(server, 'POST', '/v1/organisations', { body }));
+    const response = await refusedWrite(() => asAdmin('POST', '/v1/organisations', { body }));
     assert.ok([400, 422].includes(response.status), `${JSON.stringify(body)}: ${response.text}`);
   }
 });
@@ -219,7 +225,7 @@ test('organisations_post_json_that_is_not_an_object_is_refused_with_400_or_422',
 test('organisations_post_empty_and_too_long_names_return_422', async () => {
   for (const name of ['', 'x'.repeat(201)]) {
     const response = await refusedWrite(() =>
-      request(server, 'POST', '/v1/organisations', { body: { code: 'NAME', name, kind: 'state' } }),
+      asAdmin('POST', '/v1/organisations', { body: { code: 'NAME', name, kind: 'state' } }),
     );
     assert.deepEqual(errorFields(response), new Set(['name']));
   }
@@ -237,7 +243,7 @@ test('organisations_post_municipality_without_region_code_returns_422', async ()
     { code: '0998', name: 'Uden region', kind: 'municipality' },
     { code: '0998', name: 'Uden region', kind: 'municipality', region_code: null },
   ]) {
-    const response = await refusedWrite(() => request(server, 'POST', '/v1/organisations', { body }));
+    const response = await refusedWrite(() => asAdmin('POST', '/v1/organisations', { body }));
     assert.deepEqual(errorFields(response), new Set(['region_code']), response.text);
   }
 });
@@ -245,7 +251,7 @@ test('organisations_post_municipality_without_region_code_returns_422', async ()
 test('organisations_post_region_code_that_is_not_a_region_returns_422', async () => {
   for (const regionCode of ['0101', '1099', 'STM']) {
     const response = await refusedWrite(() =>
-      request(server, 'POST', '/v1/organisations', {
+      asAdmin('POST', '/v1/organisations', {
         body: { code: '0997', name: 'Forkert region', kind: 'municipality', region_code: regionCode },
       }),
     );
@@ -255,7 +261,7 @@ test('organisations_post_region_code_that_is_not_a_region_returns_422', async ()
 
 test('organisations_post_region_with_a_region_code_returns_422', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', {
+    asAdmin('POST', '/v1/organisations', {
       body: { code: '1086', name: 'Region Bornholm', kind: 'region', region_code: '1084' },
     }),
   );
@@ -264,13 +270,13 @@ test('organisations_post_region_with_a_region_code_returns_422', async () => {
 
 test('organisations_post_read_only_created_at_returns_422', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', {
+    asAdmin('POST', '/v1/organisations', {
       body: { code: 'RO', name: 'Skrivebeskyttet', kind: 'state', created_at: '2014-01-01T00:00:00Z' },
     }),
   );
   assert.deepEqual(errorFields(response), new Set(['created_at']));
   const updated = await refusedWrite(() =>
-    request(server, 'POST', '/v1/organisations', {
+    asAdmin('POST', '/v1/organisations', {
       body: { code: 'RO', name: 'Skrivebeskyttet', kind: 'state', updated_at: '2014-01-01T00:00:00Z' },
     }),
   );
@@ -287,7 +293,7 @@ async function get(code) {
 
 test('organisations_patch_merge_patch_changes_name_and_etag', async () => {
   const created = await create({ code: 'PATCH1', name: 'Gammelt navn', kind: 'state' });
-  const response = await request(server, 'PATCH', '/v1/organisations/PATCH1', {
+  const response = await asAdmin('PATCH', '/v1/organisations/PATCH1', {
     headers: MERGE_PATCH,
     body: { name: 'Nyt navn' },
   });
@@ -305,7 +311,7 @@ test('organisations_patch_merge_patch_changes_name_and_etag', async () => {
 
 test('organisations_patch_with_application_json_is_accepted', async () => {
   await create({ code: 'PATCH2', name: 'Før', kind: 'other' });
-  const response = await request(server, 'PATCH', '/v1/organisations/PATCH2', { body: { name: 'Efter' } });
+  const response = await asAdmin('PATCH', '/v1/organisations/PATCH2', { body: { name: 'Efter' } });
   assert.equal(response.status, 200, response.text);
   assert.equal(response.body.name, 'Efter');
 });
@@ -313,13 +319,13 @@ test('organisations_patch_with_application_json_is_accepted', async () => {
 test('organisations_patch_with_stale_if_match_returns_412_and_changes_nothing', async () => {
   const created = await create({ code: 'PATCH3', name: 'Version 1', kind: 'state' });
   const stale = created.headers.get('etag');
-  const second = await request(server, 'PATCH', '/v1/organisations/PATCH3', {
+  const second = await asAdmin('PATCH', '/v1/organisations/PATCH3', {
     headers: MERGE_PATCH,
     body: { name: 'Version 2' },
   });
   assert.equal(second.status, 200);
   const response = await refusedWrite(() =>
-    request(server, 'PATCH', '/v1/organisations/PATCH3', {
+    asAdmin('PATCH', '/v1/organisations/PATCH3', {
       headers: { ...MERGE_PATCH, 'If-Match': stale },
       body: { name: 'Version 3 based on 1' },
     }),
@@ -333,7 +339,7 @@ test('organisations_patch_with_stale_if_match_returns_412_and_changes_nothing', 
 
 test('organisations_patch_with_current_if_match_returns_200', async () => {
   const created = await create({ code: 'PATCH4', name: 'Aktuel', kind: 'state' });
-  const response = await request(server, 'PATCH', '/v1/organisations/PATCH4', {
+  const response = await asAdmin('PATCH', '/v1/organisations/PATCH4', {
     headers: { ...MERGE_PATCH, 'If-Match': created.headers.get('etag') },
     body: { name: 'Opdateret' },
   });
@@ -342,7 +348,7 @@ test('organisations_patch_with_current_if_match_returns_200', async () => {
 });
 
 test('organisations_get_with_current_etag_after_patch_returns_304', async () => {
-  const patched = await request(server, 'PATCH', '/v1/organisations/0147', {
+  const patched = await asAdmin('PATCH', '/v1/organisations/0147', {
     headers: MERGE_PATCH,
     body: { name: 'Frederiksberg Kommune' },
   });
@@ -356,7 +362,7 @@ test('organisations_get_with_current_etag_after_patch_returns_304', async () => 
 test('organisations_patch_changing_code_returns_422_and_changes_nothing', async () => {
   await create({ code: 'PATCH5', name: 'Fast kode', kind: 'state' });
   const response = await refusedWrite(() =>
-    request(server, 'PATCH', '/v1/organisations/PATCH5', { headers: MERGE_PATCH, body: { code: 'OTHER', name: 'x' } }),
+    asAdmin('PATCH', '/v1/organisations/PATCH5', { headers: MERGE_PATCH, body: { code: 'OTHER', name: 'x' } }),
   );
   assert.ok(errorFields(response).has('code'), response.text);
   assert.equal((await request(server, 'GET', '/v1/organisations/OTHER')).status, 404);
@@ -364,7 +370,7 @@ test('organisations_patch_changing_code_returns_422_and_changes_nothing', async 
 
 test('organisations_patch_with_the_same_code_is_accepted', async () => {
   await create({ code: 'PATCH6', name: 'Samme kode', kind: 'state' });
-  const response = await request(server, 'PATCH', '/v1/organisations/PATCH6', {
+  const response = await asAdmin('PATCH', '/v1/organisations/PATCH6', {
     headers: MERGE_PATCH,
     body: { code: 'PATCH6', name: 'Samme kode, nyt navn' },
   });
@@ -376,7 +382,7 @@ test('organisations_patch_null_for_a_required_field_returns_422', async () => {
   await create({ code: 'PATCH7', name: 'Kræver navn', kind: 'state' });
   for (const field of ['name', 'kind', 'code']) {
     const response = await refusedWrite(() =>
-      request(server, 'PATCH', '/v1/organisations/PATCH7', { headers: MERGE_PATCH, body: { [field]: null } }),
+      asAdmin('PATCH', '/v1/organisations/PATCH7', { headers: MERGE_PATCH, body: { [field]: null } }),
     );
     assert.deepEqual(errorFields(response), new Set([field]), response.text);
   }
@@ -384,21 +390,21 @@ test('organisations_patch_null_for_a_required_field_returns_422', async () => {
 
 test('organisations_patch_null_region_code_on_a_municipality_returns_422', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'PATCH', '/v1/organisations/0151', { headers: MERGE_PATCH, body: { region_code: null } }),
+    asAdmin('PATCH', '/v1/organisations/0151', { headers: MERGE_PATCH, body: { region_code: null } }),
   );
   assert.deepEqual(errorFields(response), new Set(['region_code']));
 });
 
 test('organisations_patch_region_code_to_a_non_region_returns_422', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'PATCH', '/v1/organisations/0153', { headers: MERGE_PATCH, body: { region_code: '0101' } }),
+    asAdmin('PATCH', '/v1/organisations/0153', { headers: MERGE_PATCH, body: { region_code: '0101' } }),
   );
   assert.deepEqual(errorFields(response), new Set(['region_code']));
 });
 
 test('organisations_patch_null_region_code_on_a_state_body_removes_it', async () => {
   await create({ code: 'PATCH8', name: 'Med region', kind: 'state', region_code: '1083' });
-  const response = await request(server, 'PATCH', '/v1/organisations/PATCH8', {
+  const response = await asAdmin('PATCH', '/v1/organisations/PATCH8', {
     headers: MERGE_PATCH,
     body: { region_code: null },
   });
@@ -408,7 +414,7 @@ test('organisations_patch_null_region_code_on_a_state_body_removes_it', async ()
 });
 
 test('organisations_patch_municipality_moved_to_another_region', async () => {
-  const response = await request(server, 'PATCH', '/v1/organisations/0155', {
+  const response = await asAdmin('PATCH', '/v1/organisations/0155', {
     headers: MERGE_PATCH,
     body: { region_code: '1085' },
   });
@@ -420,7 +426,7 @@ test('organisations_patch_municipality_moved_to_another_region', async () => {
 test('organisations_patch_unknown_and_read_only_fields_return_422_listing_each', async () => {
   await create({ code: 'PATCH9', name: 'Ukendte felter', kind: 'state' });
   const response = await refusedWrite(() =>
-    request(server, 'PATCH', '/v1/organisations/PATCH9', {
+    asAdmin('PATCH', '/v1/organisations/PATCH9', {
       headers: MERGE_PATCH,
       body: { colour: 'red', updated_at: '2014-01-01T00:00:00Z', name: 7 },
     }),
@@ -430,7 +436,7 @@ test('organisations_patch_unknown_and_read_only_fields_return_422_listing_each',
 
 test('organisations_patch_unknown_organisation_returns_404', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'PATCH', '/v1/organisations/NOSUCHORG', { headers: MERGE_PATCH, body: { name: 'x' } }),
+    asAdmin('PATCH', '/v1/organisations/NOSUCHORG', { headers: MERGE_PATCH, body: { name: 'x' } }),
   );
   assert.equal(response.status, 404);
   assert.equal(response.body.type, 'urn:problem:coi:not-found');
@@ -438,7 +444,7 @@ test('organisations_patch_unknown_organisation_returns_404', async () => {
 
 test('organisations_patch_text_plain_returns_415', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'PATCH', '/v1/organisations/0157', {
+    asAdmin('PATCH', '/v1/organisations/0157', {
       headers: { 'Content-Type': 'text/plain' },
       rawBody: '{"name":"Gentofte Kommune"}',
     }),
@@ -448,7 +454,7 @@ test('organisations_patch_text_plain_returns_415', async () => {
 
 test('organisations_patch_malformed_json_returns_400', async () => {
   const response = await refusedWrite(() =>
-    request(server, 'PATCH', '/v1/organisations/0157', { headers: MERGE_PATCH, rawBody: '{"name": }' }),
+    asAdmin('PATCH', '/v1/organisations/0157', { headers: MERGE_PATCH, rawBody: '{"name": }' }),
   );
   assert.equal(response.status, 400);
   assert.equal(response.body.type, 'urn:problem:coi:bad-request');
@@ -457,7 +463,7 @@ test('organisations_patch_malformed_json_returns_400', async () => {
 test('organisations_patch_body_over_the_limit_returns_413', async () => {
   const rawBody = JSON.stringify({ name: 'x'.repeat(MAX_BODY_BYTES + 100) });
   const response = await refusedWrite(() =>
-    request(server, 'PATCH', '/v1/organisations/0157', { headers: MERGE_PATCH, rawBody }),
+    asAdmin('PATCH', '/v1/organisations/0157', { headers: MERGE_PATCH, rawBody }),
   );
   assert.equal(response.status, 413);
 });

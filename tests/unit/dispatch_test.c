@@ -5,6 +5,7 @@
 #include <ulfius.h>
 
 #include "api/dispatch.h"
+#include "auth/token.h"
 #include "storage/storage.h"
 #include "tests/unit/test.h"
 
@@ -88,19 +89,30 @@ static struct fake fake_backend(int result)
     return f;
 }
 
-/* Sends one request through api_dispatch for the route `method path_template`; returns the
- * status and copies the body. */
+#define SECRET "unit-test-secret-0123456789abcdefghij"
+
+/* Sends one request through api_dispatch for the route `method path_template`, as an admin;
+ * returns the status and copies the body. */
 static int call(struct fake *f, const char *method, const char *template, const char *url,
                 const char *content_type, const char *body, char *out_body, size_t out_len)
 {
-    struct config cfg = {.max_body_bytes = 64};
-    struct api_runtime rt = {&f->base, &cfg};
+    struct config cfg = {.max_body_bytes = 64, .jwt_secret = SECRET};
+    struct auth_keys keys;
+    char err[128], *token = NULL, bearer[1024];
+    struct token_claims admin = {.sub = "unit", .role = "admin", .ttl_seconds = 60};
+    if (auth_keys_load(&keys, &cfg, err, sizeof err) != 0 || token_mint(&token, &cfg, &admin) != 0)
+        return -1;
+    snprintf(bearer, sizeof bearer, "Bearer %s", token);
+    free(token);
+    struct api_runtime rt = {&f->base, &cfg, &keys};
     const struct route *route = NULL;
     for (size_t i = 0; i < route_count; i++)
         if (strcmp(routes[i].method, method) == 0 && strcmp(routes[i].path, template) == 0)
             route = &routes[i];
-    if (route == NULL)
+    if (route == NULL) {
+        auth_keys_free(&keys);
         return -1;
+    }
     struct api_binding b = {route, &rt};
     struct _u_request req;
     struct _u_response res;
@@ -109,6 +121,7 @@ static int call(struct fake *f, const char *method, const char *template, const 
     req.http_verb = strdup(method);
     req.http_url = strdup(url);
     req.url_path = strndup(url, strcspn(url, "?"));
+    u_map_put(req.map_header, "Authorization", bearer);
     if (content_type != NULL)
         u_map_put(req.map_header, "Content-Type", content_type);
     if (body != NULL) {
@@ -125,6 +138,7 @@ static int call(struct fake *f, const char *method, const char *template, const 
     CHECK(u_map_get(res.map_header, "X-Request-Id") != NULL);
     ulfius_clean_request(&req);
     ulfius_clean_response(&res);
+    auth_keys_free(&keys);
     return status;
 }
 

@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './contract.mjs';
+import { TEST_SECRET } from './jwt.mjs';
 
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -102,7 +103,8 @@ function sleep(ms) {
 /**
  * Starts `COI_BIN serve` and waits until GET /healthz answers 200.
  *   options.backend  "sqlite" | "postgres" (default: COI_TEST_BACKEND)
- *   options.env      extra environment, e.g. {COI_MAX_BODY_BYTES: '1024'}
+ *   options.env      extra environment, e.g. {COI_MAX_BODY_BYTES: '1024'}; COI_JWT_SECRET is
+ *                    TEST_SECRET of ./jwt.mjs unless given here
  *   options.pgHost, options.pgPort  the PostgreSQL cluster to create the database on
  * Returns {url, backend, database, proc, stderr(), stdout(), kill(signal), stop()}:
  *   stop() sends SIGTERM, waits for the exit and asserts exit code 0 (a sanitizer report makes
@@ -118,6 +120,7 @@ export async function startServer(options = {}) {
     COI_LISTEN: `127.0.0.1:${port}`,
     COI_DATABASE: database.url,
     COI_LOG_LEVEL: 'warn',
+    COI_JWT_SECRET: TEST_SECRET,
     ...options.env,
   };
   const proc = spawn(binaryPath(), ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
