@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, request } from './lib/contract.mjs';
+import { authFor } from './lib/jwt.mjs';
 import { freePort, run, startServer, testBackend } from './lib/server.mjs';
 
 const skip =
@@ -76,7 +77,7 @@ test('storage_outage_readyz_and_requests_answer_503_with_retry_after_while_postg
   const calls = [
     () => request(server, 'GET', '/v1/organisations'),
     () => request(server, 'GET', '/v1/organisations/0101'),
-    () => request(server, 'POST', '/v1/organisations', { body: { code: 'DOWN', name: 'Nede', kind: 'state' } }),
+    () => request(server, 'POST', '/v1/organisations', { headers: authFor('admin'), body: { code: 'DOWN', name: 'Nede', kind: 'state' } }),
     () =>
       request(server, 'PATCH', '/v1/organisations/0101', {
         headers: { 'Content-Type': 'application/merge-patch+json' },
@@ -108,6 +109,7 @@ test('storage_outage_service_recovers_within_seconds_when_postgres_is_back', { s
   assert.equal(list.status, 200, list.text);
   assert.equal(list.body.items.length, 5);
   const created = await request(server, 'POST', '/v1/organisations', {
+    headers: authFor('admin'),
     body: { code: 'BACK', name: 'Tilbage igen', kind: 'state' },
   });
   assert.equal(created.status, 201, created.text);
