@@ -80,7 +80,7 @@ test('storage_outage_readyz_and_requests_answer_503_with_retry_after_while_postg
     () => request(server, 'POST', '/v1/organisations', { headers: authFor('admin'), body: { code: 'DOWN', name: 'Nede', kind: 'state' } }),
     () =>
       request(server, 'PATCH', '/v1/organisations/0101', {
-        headers: { 'Content-Type': 'application/merge-patch+json' },
+        headers: { ...authFor('admin'), 'Content-Type': 'application/merge-patch+json' },
         body: { name: 'Nede' },
       }),
   ];

@@ -6,16 +6,21 @@ export const TEST_SECRET = 'test-secret-for-coi-http-tests-0123456789abcdef';
 
 const b64url = (data) => Buffer.from(data).toString('base64url');
 
-/** Signs {header, claims} as a compact JWT. alg: HS256 (key: secret text or bytes), RS256 or
- * ES256 (key: a private KeyObject or PEM), or none (no signature). `header` adds fields. */
-export function sign(claims, { alg = 'HS256', key = TEST_SECRET, header = {} } = {}) {
+/** Signs {header, claims} as a compact JWT. alg: HS256/HS384/HS512 (key: secret text or
+ * bytes), RS256 or ES256 (key: a private KeyObject or PEM), or none in any letter case (no
+ * signature). `header` adds fields. `claims` may be an object or the payload's JSON text as is
+ * (e.g. with a repeated member). `signAs` computes the signature with another algorithm than
+ * the header names (for forged tokens). */
+export function sign(claims, { alg = 'HS256', key = TEST_SECRET, header = {}, signAs = alg } = {}) {
   const head = b64url(JSON.stringify({ alg, typ: 'JWT', ...header }));
   const body = b64url(typeof claims === 'string' ? claims : JSON.stringify(claims));
   const input = `${head}.${body}`;
-  if (alg === 'none') return `${input}.`;
-  if (alg === 'HS256') return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
+  if (signAs.toLowerCase() === 'none') return `${input}.`;
+  if (/^HS(256|384|512)$/.test(signAs)) {
+    return `${input}.${createHmac(`sha${signAs.slice(2)}`, key).update(input).digest('base64url')}`;
+  }
   const signer = createSign('SHA256').update(input);
-  const signature = alg === 'ES256'
+  const signature = signAs === 'ES256'
     ? signer.sign({ key, dsaEncoding: 'ieee-p1363' })
     : signer.sign(key);
   return `${input}.${signature.toString('base64url')}`;

@@ -104,7 +104,8 @@ function sleep(ms) {
  * Starts `COI_BIN serve` and waits until GET /healthz answers 200.
  *   options.backend  "sqlite" | "postgres" (default: COI_TEST_BACKEND)
  *   options.env      extra environment, e.g. {COI_MAX_BODY_BYTES: '1024'}; COI_JWT_SECRET is
- *                    TEST_SECRET of ./jwt.mjs unless given here
+ *                    TEST_SECRET of ./jwt.mjs unless given here; a key whose value is
+ *                    undefined is removed (COI_JWT_SECRET: undefined for a public-key server)
  *   options.pgHost, options.pgPort  the PostgreSQL cluster to create the database on
  * Returns {url, backend, database, proc, stderr(), stdout(), kill(signal), stop()}:
  *   stop() sends SIGTERM, waits for the exit and asserts exit code 0 (a sanitizer report makes
@@ -123,6 +124,7 @@ export async function startServer(options = {}) {
     COI_JWT_SECRET: TEST_SECRET,
     ...options.env,
   };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   const proc = spawn(binaryPath(), ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   // A server that a failed test never stopped must not keep the test process alive (the run
   // would hang until its time limit): the child and its pipes do not hold the event loop, and
