@@ -27,10 +27,10 @@
 
 const struct policy_rule policy_rules[] = {
     /* method  path                          who may call it */
-    {"GET", "/healthz", EVERYONE},
-    {"GET", "/readyz", EVERYONE},
-    {"GET", "/openapi.json", EVERYONE},
-    {"GET", "/openapi.yaml", EVERYONE},
+    {"GET", "/healthz", EVERYONE | NO_TOKEN},
+    {"GET", "/readyz", EVERYONE | NO_TOKEN},
+    {"GET", "/openapi.json", EVERYONE | NO_TOKEN},
+    {"GET", "/openapi.yaml", EVERYONE | NO_TOKEN},
     /* Organisations are reference data: everyone reads; only admins add or correct them. */
     {"GET", "/v1/organisations", EVERYONE},
     {"GET", "/v1/organisations/{code}", EVERYONE},
@@ -47,6 +47,11 @@ const struct policy_rule *policy_find(const char *method, const char *path)
     return NULL;
 }
 
+int policy_ignores_token(const struct policy_rule *rule)
+{
+    return rule != NULL && (rule->roles & NO_TOKEN) != 0;
+}
+
 int policy_allows(const struct policy_rule *rule, const struct identity *who)
 {
     return rule != NULL && (rule->roles & ALLOW(who->role)) != 0;
@@ -60,8 +65,10 @@ void policy_print(void)
         for (int r = 0; r < ROLE_COUNT; r++)
             if (policy_rules[i].roles & ALLOW(r))
                 json_array_append_new(roles, json_string(auth_role_name((enum auth_role)r)));
-        json_array_append_new(list, json_pack("{s:s, s:s, s:o}", "method", policy_rules[i].method,
-                                              "path", policy_rules[i].path, "roles", roles));
+        json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:b}", "method",
+                                              policy_rules[i].method, "path", policy_rules[i].path,
+                                              "roles", roles, "reads_token",
+                                              !policy_ignores_token(&policy_rules[i])));
     }
     json_dumpf(list, stdout, JSON_INDENT(2));
     fputc('\n', stdout);

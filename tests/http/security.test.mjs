@@ -313,7 +313,7 @@ test('security_token_in_the_query_string_is_refused_with_401_even_when_valid', a
   assertUnauthorized(response, 'invalid_request');
   response = await refused(hs, 401, () => patchTarget(hs, authFor('admin'), `${TARGET}?access_token=${token}`));
   assertUnauthorized(response, 'invalid_request');
-  for (const read of ['/healthz', '/v1/organisations/0101', '/v1/organisations']) {
+  for (const read of ['/v1/organisations/0101', '/v1/organisations']) {
     response = await refused(hs, 401, () => request(hs, 'GET', `${read}?access_token=${token}`));
     assertUnauthorized(response, 'invalid_request');
   }
@@ -335,9 +335,9 @@ test('security_basic_and_other_non_bearer_authorization_headers_are_refused_with
   }
 });
 
-test('security_invalid_token_on_every_read_route_is_refused_with_401', async () => {
+test('security_invalid_token_on_every_read_route_that_reads_tokens_is_refused_with_401', async () => {
   const expired = sign(admin({ exp: now() - 3600 }));
-  for (const rule of policy.filter((r) => r.method === 'GET')) {
+  for (const rule of policy.filter((r) => r.method === 'GET' && r.reads_token)) {
     const requestPath = rule.path.replace('{code}', '0101');
     const response = await refused(hs, 401, () => request(hs, 'GET', requestPath, { headers: bearer(expired) }));
     assertUnauthorized(response, 'invalid_token');
@@ -350,6 +350,19 @@ test('security_every_role_with_a_valid_token_may_call_every_read_route_it_is_all
       const requestPath = rule.path.replace('{code}', '0101');
       const response = await request(hs, 'GET', requestPath, { headers: authFor(role) });
       assert.equal(response.status, 200, `${role} GET ${requestPath}: ${response.text}`);
+    }
+  }
+});
+
+test('security_probes_and_documents_ignore_tokens_and_query_and_never_touch_storage_for_them', async () => {
+  const probes = policy.filter((r) => !r.reads_token).map((r) => r.path);
+  assert.deepEqual(probes.sort(), ['/healthz', '/openapi.json', '/openapi.yaml', '/readyz']);
+  const partnerOfUnknownOrg = sign(claimsFor('partner', { org: '9999' }));
+  const headers = [bearer(sign(admin({ exp: now() - 3600 }))), bearer(partnerOfUnknownOrg), { Authorization: 'Basic eDp5' }];
+  for (const path of probes) {
+    for (const h of headers) {
+      const response = await request(hs, 'GET', `${path}?access_token=x&%ff=1`, { headers: h });
+      assert.equal(response.status, 200, `GET ${path}: ${response.text}`);
     }
   }
 });
@@ -448,9 +461,14 @@ test('openapi_security_and_401_403_responses_match_the_policy_table', () => {
       continue;
     }
     const security = operation.security ?? document.security ?? [];
-    const anonymousInDocument = security.some((s) => Object.keys(s).length === 0);
+    const anonymousInDocument = security.length === 0 || security.some((s) => Object.keys(s).length === 0);
     if (anonymousInDocument !== rule.roles.includes('anonymous')) {
       gaps.push(`${label}: security ${JSON.stringify(security)} but policy roles ${rule.roles.join(', ')}`);
+    }
+    if (!rule.reads_token) {
+      if (security.length !== 0) gaps.push(`${label}: reads no token but security is ${JSON.stringify(security)}`);
+      if (operation.responses['401']) gaps.push(`${label}: reads no token but documents 401`);
+      continue;
     }
     if (!security.some((s) => 'bearerAuth' in s)) gaps.push(`${label}: no bearerAuth`);
     if (!operation.responses['401']) gaps.push(`${label}: no 401`);
