@@ -1,0 +1,150 @@
+/* Helpers shared by the storage conformance tests. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "storage/storage.h"
+#include "tests/unit/test.h"
+#include "tests/unit/storage_helpers.h"
+
+/* A new organisation object as create/update take it (caller decrefs). */
+json_t *org_new(const char *code, const char *name, const char *kind, const char *region)
+{
+    return json_pack("{s:s, s:s, s:s, s:o}", "code", code, "name", name, "kind", kind,
+                     "region_code", region ? json_string(region) : json_null());
+}
+
+const char *field(const json_t *org, const char *key)
+{
+    return json_string_value(json_object_get(org, key));
+}
+
+long long version_of(const json_t *org)
+{
+    json_t *v = json_object_get(org, "version");
+    return json_is_integer(v) ? (long long)json_integer_value(v) : -100;
+}
+
+/* One page of organisation_list; an empty array (after recording a failure) on error. */
+json_t *list_page(struct coi_storage *s, const struct coi_org_query *q)
+{
+    json_t *out = NULL;
+    int rc = s->organisation_list(s, &out, q);
+    CHECK_INT(rc, COI_OK);
+    if (rc != COI_OK || !json_is_array(out)) {
+        CHECK(json_is_array(out));
+        json_decref(out);
+        return json_array();
+    }
+    return out;
+}
+
+/* Every row matching `filter`, fetched by keyset paging `page` rows at a time. Also checks
+ * that no page is larger than asked and that codes rise strictly across pages. */
+json_t *list_all(struct coi_storage *s, const struct coi_org_query *filter, int page)
+{
+    json_t *all = json_array();
+    struct coi_org_query q = *filter;
+    char after[128] = "";
+
+    q.limit = page;
+    for (int guard = 0; guard < 10000; guard++) {
+        q.after_code = after[0] ? after : NULL;
+        json_t *rows = list_page(s, &q);
+        size_t n = json_array_size(rows), i;
+        json_t *row;
+        CHECK(n <= (size_t)page);
+        json_array_foreach(rows, i, row)
+        {
+            const char *code = field(row, "code");
+            CHECK(code != NULL);
+            if (code == NULL)
+                break;
+            if (after[0] && strcmp(code, after) <= 0)
+                test_fail(__FILE__, __LINE__, "code %s comes after %s", code, after);
+            snprintf(after, sizeof after, "%s", code);
+            json_array_append(all, row);
+        }
+        json_decref(rows);
+        if (n < (size_t)page || n == 0)
+            break;
+    }
+    return all;
+}
+
+size_t count_where(struct coi_storage *s, const struct coi_org_query *filter)
+{
+    json_t *all = list_all(s, filter, 50);
+    size_t n = json_array_size(all);
+    json_decref(all);
+    return n;
+}
+
+/* The codes of `rows` joined with spaces, for comparing a whole list at once. */
+void codes_of(char *out, size_t size, const json_t *rows)
+{
+    size_t i, used = 0;
+    json_t *row;
+    out[0] = '\0';
+    json_array_foreach(rows, i, row)
+    {
+        const char *code = field(row, "code");
+        int w = snprintf(out + used, size - used, "%s%s", i ? " " : "", code ? code : "?");
+        if (w < 0 || (size_t)w >= size - used)
+            return;
+        used += (size_t)w;
+    }
+}
+
+/* The codes of every row whose name contains `needle`, space-separated, in order. */
+void codes_named(struct coi_storage *s, const char *needle, char *out, size_t size)
+{
+    struct coi_org_query q = {.name_contains = needle};
+    json_t *rows = list_all(s, &q, 50);
+    codes_of(out, size, rows);
+    json_decref(rows);
+}
+
+/* RFC 3339 date-time, as the API's "format: date-time" needs: YYYY-MM-DDTHH:MM:SS[.f](Z|±hh:mm). */
+int is_rfc3339(const char *t)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    if (t == NULL || strlen(t) < sizeof shape - 1)
+        return 0;
+    for (size_t i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? t[i] < '0' || t[i] > '9' : t[i] != shape[i])
+            return 0;
+    t += sizeof shape - 1;
+    if (*t == '.') {
+        if (t[1] < '0' || t[1] > '9')
+            return 0;
+        for (t++; *t >= '0' && *t <= '9'; t++)
+            ;
+    }
+    if (strcmp(t, "Z") == 0)
+        return 1;
+    return (t[0] == '+' || t[0] == '-') && strlen(t) == 6 && t[3] == ':';
+}
+
+void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Checks that `code` is stored exactly as `expected` (all fields, version and timestamps). */
+void check_unchanged(struct coi_storage *s, const char *code, const json_t *expected)
+{
+    json_t *now = NULL;
+    CHECK_INT(s->organisation_get(s, &now, code), COI_OK);
+    if (!json_equal(now, expected)) {
+        char *a = json_dumps(now, JSON_SORT_KEYS), *b = json_dumps(expected, JSON_SORT_KEYS);
+        test_fail(__FILE__, __LINE__, "%s changed: %s, was %s", code, a ? a : "null",
+                  b ? b : "null");
+        free(a);
+        free(b);
+    }
+    json_decref(now);
+}

@@ -1,0 +1,44 @@
+/* Helpers shared by the storage conformance tests (tests/unit/storage_*_test.c). */
+#ifndef COI_STORAGE_HELPERS_H
+#define COI_STORAGE_HELPERS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "storage/storage.h"
+
+#define SEED_TOTAL 103
+#define SEED_MUNICIPALITIES 98
+#define SEED_REGIONS 5
+
+/* A new organisation object as create/update take it (caller decrefs). */
+json_t *org_new(const char *code, const char *name, const char *kind, const char *region);
+
+const char *field(const json_t *org, const char *key);
+
+long long version_of(const json_t *org);
+
+/* One page of organisation_list; an empty array (after recording a failure) on error. */
+json_t *list_page(struct coi_storage *s, const struct coi_org_query *q);
+
+/* Every row matching `filter`, fetched by keyset paging `page` rows at a time. Also checks
+ * that no page is larger than asked and that codes rise strictly across pages. */
+json_t *list_all(struct coi_storage *s, const struct coi_org_query *filter, int page);
+
+size_t count_where(struct coi_storage *s, const struct coi_org_query *filter);
+
+/* The codes of `rows` joined with spaces, for comparing a whole list at once. */
+void codes_of(char *out, size_t size, const json_t *rows);
+
+/* The codes of every row whose name contains `needle`, space-separated, in order. */
+void codes_named(struct coi_storage *s, const char *needle, char *out, size_t size);
+
+/* RFC 3339 date-time, as the API's "format: date-time" needs: YYYY-MM-DDTHH:MM:SS[.f](Z|±hh:mm). */
+int is_rfc3339(const char *t);
+
+void sleep_ms(long ms);
+
+/* Checks that `code` is stored exactly as `expected` (all fields, version and timestamps). */
+void check_unchanged(struct coi_storage *s, const char *code, const json_t *expected);
+
+#endif
