@@ -187,37 +187,100 @@ void problem_send_json(struct api_ctx *c, int status, json_t *body)
     send_text(c, status, "application/problem+json", body);
 }
 
+void api_set_next_link(struct api_ctx *c, const char *cursor)
+{
+    char link[2048] = "<";
+    strncat(link, c->req->url_path, sizeof link - strlen(link) - 1);
+    strncat(link, "?", sizeof link - strlen(link) - 1);
+    for (size_t i = 0; i < c->query_count; i++) {
+        if (strcmp(c->query[i].name, "cursor") == 0)
+            continue;
+        api_percent_encode(link, sizeof link, c->query[i].name);
+        strncat(link, "=", sizeof link - strlen(link) - 1);
+        api_percent_encode(link, sizeof link, c->query[i].value);
+        strncat(link, "&", sizeof link - strlen(link) - 1);
+    }
+    strncat(link, "cursor=", sizeof link - strlen(link) - 1);
+    api_percent_encode(link, sizeof link, cursor);
+    strncat(link, ">; rel=\"next\"", sizeof link - strlen(link) - 1);
+    api_set_header(c, "Link", link);
+}
+
+void api_send_page(struct api_ctx *c, json_t *items, const char *next_cursor)
+{
+    if (next_cursor != NULL)
+        api_set_next_link(c, next_cursor);
+    api_send_json(c, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                                    next_cursor ? json_string(next_cursor) : json_null()));
+}
+
 void api_send_empty(struct api_ctx *c, int status)
 {
     c->res->status = (unsigned int)status;
     c->status = status;
 }
 
-void api_format_etag(char *buf, size_t len, int64_t version)
+void api_etag_of(char *out, size_t len, const json_t *representation)
 {
-    snprintf(buf, len, "\"%" PRId64 "\"", version);
+    char *text = json_dumps(representation, JSON_COMPACT);
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    free(text);
+    snprintf(out, len, "\"%016llx\"", (unsigned long long)h);
 }
 
-int api_etag_listed(const char *header, int64_t version)
+int api_etag_listed(const char *header, const char *etag)
 {
-    char etag[32];
-    api_format_etag(etag, sizeof etag, version);
     size_t elen = strlen(etag);
     for (const char *p = header; *p != '\0';) {
         while (*p == ' ' || *p == '\t' || *p == ',')
             p++;
         if (*p == '*')
             return 1;
-        /* A weak validator W/"x" matches for If-None-Match (weak comparison). */
         if (strncmp(p, "W/", 2) == 0)
             p += 2;
-        if (strncmp(p, etag, elen) == 0 && (p[elen] == '\0' || p[elen] == ',' ||
-                                            p[elen] == ' ' || p[elen] == '\t'))
+        if (strncmp(p, etag, elen) == 0 &&
+            (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' ' || p[elen] == '\t'))
             return 1;
         while (*p != '\0' && *p != ',')
             p++;
     }
     return 0;
+}
+
+void api_send_resource(struct api_ctx *c, int status, json_t *representation)
+{
+    char etag[24];
+    api_etag_of(etag, sizeof etag, representation);
+    api_set_header(c, "ETag", etag);
+    api_send_json(c, status, representation);
+}
+
+int api_not_modified(struct api_ctx *c, const json_t *representation)
+{
+    const char *header = api_header(c, "If-None-Match");
+    char etag[24];
+    if (header == NULL)
+        return 0;
+    api_etag_of(etag, sizeof etag, representation);
+    if (!api_etag_listed(header, etag))
+        return 0;
+    api_set_header(c, "ETag", etag);
+    api_send_empty(c, 304);
+    return 1;
+}
+
+int api_if_match_holds(const struct api_ctx *c, const json_t *representation)
+{
+    const char *header = api_header(c, "If-Match");
+    char etag[24];
+    if (header == NULL)
+        return 1;
+    api_etag_of(etag, sizeof etag, representation);
+    return api_etag_listed(header, etag);
 }
 
 int64_t api_record_take_version(json_t *record)

@@ -68,17 +68,34 @@ char *api_percent_decode(const char *in, size_t len, int plus);
 /* Appends `s` percent-encoded (unreserved characters kept) to `buf`. */
 void api_percent_encode(char *buf, size_t buf_len, const char *s);
 
+/* Sets `Link: <this path?same query with cursor=...>; rel="next"`. */
+void api_set_next_link(struct api_ctx *c, const char *cursor);
+
+/* Sends a page {items (stolen), next_cursor (string or null)} and the Link header. */
+void api_send_page(struct api_ctx *c, json_t *items, const char *next_cursor);
+
 /* Sends `body` (stolen) as application/json with `status`. */
 void api_send_json(struct api_ctx *c, int status, json_t *body);
 
 /* Sends a response without a body (204, 304). */
 void api_send_empty(struct api_ctx *c, int status);
 
-/* ETags are the quoted record version: "\"<version>\"". */
-void api_format_etag(char *buf, size_t len, int64_t version);
+/* The ETag of a representation: the quoted FNV-1a 64 hash of its compact JSON text, so that
+ * any change of what a client sees changes it. out holds at least 20 bytes. */
+void api_etag_of(char *out, size_t len, const json_t *representation);
 
-/* 1 when the If-None-Match / If-Match header value lists the ETag of `version` (or is "*"). */
-int api_etag_listed(const char *header, int64_t version);
+/* 1 when an If-None-Match / If-Match header value lists `etag` (weakly compared) or is "*". */
+int api_etag_listed(const char *header, const char *etag);
+
+/* Sends a single resource (stolen) with its ETag. */
+void api_send_resource(struct api_ctx *c, int status, json_t *representation);
+
+/* When If-None-Match lists the representation's ETag, sends 304 (with the ETag) and returns 1;
+ * else 0. The representation is borrowed. */
+int api_not_modified(struct api_ctx *c, const json_t *representation);
+
+/* 1 when there is no If-Match header or it lists the representation's ETag. */
+int api_if_match_holds(const struct api_ctx *c, const json_t *representation);
 
 /* Takes the "version" out of a storage record (which the API shows only as the ETag),
  * returning it; the record is changed in place. */

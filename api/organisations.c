@@ -28,13 +28,11 @@ static void check_organisation(json_t *errors, const json_t *org)
         problem_add_error(errors, "region_code", "must be null for a region");
 }
 
-/* Sends a record (stolen) with its ETag. */
+/* Sends a record (stolen) with its ETag; the storage's version is not part of it. */
 static void send_record(struct api_ctx *c, int status, json_t *record)
 {
-    char etag[32];
-    api_format_etag(etag, sizeof etag, api_record_take_version(record));
-    api_set_header(c, "ETag", etag);
-    api_send_json(c, status, record);
+    api_record_take_version(record);
+    api_send_resource(c, status, record);
 }
 
 void organisations_list(struct api_ctx *c)
@@ -82,33 +80,17 @@ void organisations_list(struct api_ctx *c)
         problem_from_error(c, rc);
         goto out;
     }
-    json_t *next = json_null();
+    char token[512], *next = NULL;
     if (json_array_size(items) > (size_t)limit) {
-        char token[512], link[1024] = "<";
         json_array_remove(items, (size_t)limit);
         json_t *last = json_object_get(json_array_get(items, (size_t)limit - 1), "code");
-        cursor_encode(token, sizeof token, last, fingerprint);
-        next = json_string(token);
-        /* The next page's link repeats this query with the new cursor. */
-        strncat(link, c->req->url_path, sizeof link - strlen(link) - 1);
-        strncat(link, "?", sizeof link - strlen(link) - 1);
-        for (size_t i = 0; i < c->query_count; i++) {
-            if (strcmp(c->query[i].name, "cursor") == 0)
-                continue;
-            api_percent_encode(link, sizeof link, c->query[i].name);
-            strncat(link, "=", sizeof link - strlen(link) - 1);
-            api_percent_encode(link, sizeof link, c->query[i].value);
-            strncat(link, "&", sizeof link - strlen(link) - 1);
-        }
-        strncat(link, "cursor=", sizeof link - strlen(link) - 1);
-        strncat(link, token, sizeof link - strlen(link) - 1);
-        strncat(link, ">; rel=\"next\"", sizeof link - strlen(link) - 1);
-        api_set_header(c, "Link", link);
+        if (cursor_encode(token, sizeof token, last, fingerprint) == COI_OK)
+            next = token;
     }
     size_t i;
     json_t *item;
     json_array_foreach(items, i, item) api_record_take_version(item);
-    api_send_json(c, 200, json_pack("{s:O, s:o}", "items", items, "next_cursor", next));
+    api_send_page(c, json_incref(items), next);
 out:
     json_decref(items);
     json_decref(after);
@@ -129,17 +111,12 @@ void organisations_get(struct api_ctx *c)
         problem_from_error(c, rc);
         return;
     }
-    const char *inm = api_header(c, "If-None-Match");
-    int64_t version = (int64_t)json_integer_value(json_object_get(record, "version"));
-    if (inm != NULL && api_etag_listed(inm, version)) {
-        char etag[32];
-        api_format_etag(etag, sizeof etag, version);
-        api_set_header(c, "ETag", etag);
-        api_send_empty(c, 304);
+    api_record_take_version(record);
+    if (api_not_modified(c, record)) {
         json_decref(record);
         return;
     }
-    send_record(c, 200, record);
+    api_send_resource(c, 200, record);
 }
 
 void organisations_create(struct api_ctx *c)
@@ -243,8 +220,8 @@ void organisations_patch(struct api_ctx *c)
                                     : COI_ENOTFOUND;
         if (rc != COI_OK)
             break;
-        int64_t version = (int64_t)json_integer_value(json_object_get(current, "version"));
-        if (if_match != NULL && !api_etag_listed(if_match, version)) {
+        int64_t version = api_record_take_version(current);
+        if (!api_if_match_holds(c, current)) {
             rc = COI_ECONFLICT;
             break;
         }

@@ -46,5 +46,17 @@ void organisations_list(struct api_ctx *c);
 void organisations_create(struct api_ctx *c);
 void organisations_get(struct api_ctx *c);
 void organisations_patch(struct api_ctx *c);
+void cases_list(struct api_ctx *c);
+void cases_create(struct api_ctx *c);
+void cases_get(struct api_ctx *c);
+void cases_patch(struct api_ctx *c);
+void cases_put_external(struct api_ctx *c);
+void case_transitions_create(struct api_ctx *c);
+void case_history_list(struct api_ctx *c);
+void adoptions_list(struct api_ctx *c);
+void adoptions_create(struct api_ctx *c);
+void adoptions_get(struct api_ctx *c);
+void adoptions_patch(struct api_ctx *c);
+void adoptions_delete(struct api_ctx *c);
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef COI_POLICY_H
 #define COI_POLICY_H
 
+#include <jansson.h>
+
 #include "auth/identity.h"
 
 #define ALLOW(role) (1u << (role))
@@ -28,6 +30,42 @@ int policy_ignores_token(const struct policy_rule *rule);
 
 /* 1 when `who` may call the route of `rule` (0 for a NULL rule). */
 int policy_allows(const struct policy_rule *rule, const struct identity *who);
+
+/* ---- Object rules (the object is passed as its storage record) ---- */
+
+/* Cases: the public sees published cases; a partner also every case its organisation leads or
+ * takes part in; editors, admins and steering members see all. A case a caller may not see is
+ * answered 404 (no existence leak). */
+int policy_may_see_case(const struct identity *who, const json_t *record);
+
+/* Partners create cases only for their own organisation; editors and admins for any. */
+int policy_may_create_case(const struct identity *who, const char *organisation_code);
+
+/* Editors and admins edit at any time; a partner its own organisation's cases while draft or
+ * changes_requested. */
+int policy_may_edit_case(const struct identity *who, const json_t *record);
+
+/* History: the owner organisation (partner), editors, admins and steering members. */
+int policy_may_see_history(const struct identity *who, const json_t *record);
+
+/* Adoptions are recorded by editors and admins for anyone, by a partner for its own
+ * organisation only. */
+int policy_may_write_adoption(const struct identity *who, const char *organisation_code);
+
+/* ---- The review workflow, shared by every reviewed resource ---- */
+
+/* 1 when the workflow has a move from `from` to `to`. */
+int workflow_has_move(const char *from, const char *to);
+
+/* 1 when the move needs a note (changes_requested). */
+int workflow_needs_note(const char *to);
+
+/* 1 when `who` may make the move on an object owned by `owner_org`. */
+int policy_may_move(const struct identity *who, const char *owner_org, const char *from,
+                    const char *to);
+
+/* The moves the workflow has from `from`, as a JSON array of status names (new reference). */
+json_t *workflow_moves_from(const char *from);
 
 /* Prints the rule of each route as a JSON array of {method, path, roles: [names],
  * reads_token}. */

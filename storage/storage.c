@@ -3,6 +3,15 @@
 
 #include <string.h>
 
+const char *const CASE_CONTENT[] = {
+    "title", "summary", "problem", "solution", "scope", "innovation_types", "sector", "tags",
+    "implementation_status", "started_on", "origin", "inspired_by_case_id",
+    "implementation_methods", "evaluation_methods", "employee_involvement", "user_involvement",
+    "employee_driven", "user_driven", "spread_potential", "spread_potential_rating",
+    "effect_types", "effects_summary", "risks_and_pitfalls", "lessons_learned", "contact_name",
+    "contact_email", "links", NULL,
+};
+
 int storage_register(const struct coi_storage *s)
 {
     if (s == NULL || s->version != COI_STORAGE_VERSION)
@@ -10,7 +19,11 @@ int storage_register(const struct coi_storage *s)
                              s ? s->version : 0, COI_STORAGE_VERSION);
     if (s->backend == NULL || s->close == NULL || s->ping == NULL || s->migrate == NULL ||
         s->organisation_list == NULL || s->organisation_get == NULL ||
-        s->organisation_create == NULL || s->organisation_update == NULL)
+        s->organisation_create == NULL || s->organisation_update == NULL ||
+        s->case_list == NULL || s->case_get == NULL || s->case_get_by_external_id == NULL ||
+        s->case_create == NULL || s->case_update == NULL || s->case_transition == NULL ||
+        s->case_history == NULL || s->adoption_create == NULL || s->adoption_get == NULL ||
+        s->adoption_list == NULL || s->adoption_update == NULL || s->adoption_delete == NULL)
         return coi_error_set(COI_EINVALID, NULL, "storage backend lacks a required callback");
     return COI_OK;
 }

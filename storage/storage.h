@@ -60,6 +60,29 @@ struct coi_org_query {
     int limit;
 };
 
+/* Who made a change, as recorded in a case's history. Strings are borrowed; party and org may
+ * be NULL. */
+struct coi_actor {
+    const char *sub;
+    const char *role;
+    const char *party;
+    const char *org;
+};
+
+/* Filters for listing cases, newest change first (updated_at DESC, id DESC). Visibility:
+ * `see_all` shows every status; otherwise only published cases, plus every case whose lead or
+ * partner organisation is `viewer_org` (when not NULL). The keyset cursor is the last row's
+ * (updated_at, id): rows strictly after it in that order. */
+struct coi_case_query {
+    int see_all;
+    const char *viewer_org;
+    const char *organisation_code; /* lead organisation */
+    const char *status;
+    const char *after_updated_at;  /* with after_id */
+    const char *after_id;
+    int limit;                     /* >= 1 */
+};
+
 struct coi_storage {
     unsigned int version;
     const char *backend; /* "sqlite" or "postgres" */
@@ -86,7 +109,71 @@ struct coi_storage {
     int (*organisation_create)(struct coi_storage *s, json_t **out, const json_t *org);
     int (*organisation_update)(struct coi_storage *s, json_t **out, const char *code,
                                const json_t *org, int64_t expected_version);
+
+    /* Cases. A case record is an object holding the case's content fields exactly as they
+     * were written (see CASE_CONTENT below) plus: id, organisation_code, external_id (string or
+     * null), partner_organisation_codes (array), status, government_levels (array, sorted:
+     * "municipal", "regional", "state" derived from the kinds of the lead and partner
+     * organisations), adoption_count (adoptions whose status is not "discontinued"),
+     * regions_reached (sorted region codes of the lead, the partners and those adopters:
+     * a region's own code, else the organisation's region_code), version, created_at,
+     * updated_at, published_at (null until first published). Key order is not significant.
+     *
+     * create/update take `c`: the content fields plus organisation_code, external_id (string
+     * or null) and partner_organisation_codes (array of codes, without the lead) — validated
+     * for shape by the API. They check, in the same transaction as the write:
+     * organisation_code and every partner exist (COI_EINVALID, field "organisation_code" /
+     * "partner_organisation_codes"), inspired_by_case_id (when a string) names a case
+     * (COI_EINVALID, field "inspired_by_case_id"), (organisation_code, external_id) is unique
+     * (COI_EEXISTS, field "external_id"). Each write of a case appends one history entry
+     * {version, at, actor {sub, role, party?, org?}, action, from_status, to_status, note,
+     * changed_fields} in the same transaction: "created" (version 1, status draft),
+     * "updated" or "transition". `changed_fields` (array of names, borrowed) is recorded as
+     * given. update and transition bump version and updated_at and match expected_version
+     * (COI_ECONFLICT when it differs; COI_ENOTFOUND when the case is absent). */
+    int (*case_list)(struct coi_storage *s, json_t **out, const struct coi_case_query *q);
+    int (*case_get)(struct coi_storage *s, json_t **out, const char *id);
+    int (*case_get_by_external_id)(struct coi_storage *s, json_t **out,
+                                   const char *organisation_code, const char *external_id);
+    int (*case_create)(struct coi_storage *s, json_t **out, const json_t *c,
+                       const struct coi_actor *actor, const json_t *changed_fields);
+    int (*case_update)(struct coi_storage *s, json_t **out, const char *id, const json_t *c,
+                       int64_t expected_version, const struct coi_actor *actor,
+                       const json_t *changed_fields);
+    /* Sets status to `to` (published_at = now when `to` is "published"); `note` may be NULL.
+     * The API has checked that the move is allowed. */
+    int (*case_transition)(struct coi_storage *s, json_t **out, const char *id, const char *to,
+                           const char *note, int64_t expected_version,
+                           const struct coi_actor *actor);
+    /* History entries newest first: versions below `before_version` (0: from the newest), at
+     * most `limit`. COI_ENOTFOUND when the case is absent. */
+    int (*case_history)(struct coi_storage *s, json_t **out, const char *id,
+                        int64_t before_version, int limit);
+
+    /* Adoptions: {id, case_id, organisation_code, status, started_on (string or null), notes
+     * (string or null), version, created_at, updated_at}. One per (case, organisation):
+     * COI_EEXISTS (field "organisation_code"). create checks that the case exists
+     * (COI_ENOTFOUND) and the organisation exists (COI_EINVALID, field "organisation_code").
+     * Every adoption write recomputes the case's adoption_count and regions_reached in the
+     * same transaction (the case's version and history are not touched). Lists are ordered
+     * by id (ids are time-ordered), keyset after_id. update/delete match expected_version
+     * unless -1. */
+    int (*adoption_create)(struct coi_storage *s, json_t **out, const char *case_id,
+                           const json_t *a);
+    int (*adoption_get)(struct coi_storage *s, json_t **out, const char *id);
+    int (*adoption_list)(struct coi_storage *s, json_t **out, const char *case_id,
+                         const char *after_id, int limit);
+    int (*adoption_update)(struct coi_storage *s, json_t **out, const char *id, const json_t *a,
+                           int64_t expected_version);
+    int (*adoption_delete)(struct coi_storage *s, const char *id, int64_t expected_version);
 };
+
+/* The content fields of a case: what a writer sends besides organisation_code, external_id
+ * and partner_organisation_codes. Backends store them as one JSON document. NULL-terminated. */
+extern const char *const CASE_CONTENT[];
+
+/* A new time-ordered unique id (UUID version 7, lowercase text) into out[37]. */
+void storage_new_id(char out[37]);
 
 /* Opens the backend named by the URL scheme: "sqlite:PATH" or "postgresql://..." /
  * "postgres://...". `pool_size` bounds concurrent connections; `acquire_timeout_ms` bounds

@@ -50,10 +50,28 @@ int pg_error(PGconn *conn, const PGresult *res);
 /* The server's primary message of a failed result, or a short fallback; borrowed from `res`. */
 const char *pg_error_message(PGconn *conn, const PGresult *res);
 
+/* Ends the transaction open on `conn`, if any, by rolling it back (errors ignored: a
+ * connection left outside idle is closed by pg_release). */
+void pg_rollback(PGconn *conn);
+
+/* Parses the JSON text in column `col` of row `row` into *out (a new reference). COI_ERROR
+ * when it does not parse, COI_ENOMEM. */
+int pg_json_value(json_t **out, const PGresult *res, int row, int col);
+
+/* The JSON texts in column 0 of every row of `res`, parsed, as a new array in *out (rows
+ * where the column is NULL are skipped). */
+int pg_json_rows(json_t **out, const PGresult *res);
+
 /* Writes one JSON log line {"level":..., "msg":..., <key>:<value>} to stderr. */
 void pg_log(const char *level, const char *msg, const char *key, const char *value);
 
-/* Callbacks implemented in migrations.c and organisations.c. */
+/* Recomputes the derived columns of case `case_id` (government_levels, adoption_count,
+ * regions_reached) from its lead, partners and adoptions; call it inside the writing
+ * transaction, with the case row locked. When `out` is not NULL it receives the case record
+ * (a new reference). COI_ENOTFOUND when the case is absent. Implemented in cases.c. */
+int pg_case_recompute(PGconn *conn, const char *case_id, json_t **out);
+
+/* Callbacks implemented in migrations.c, organisations.c, cases.c and adoptions.c. */
 int pg_migrate(struct coi_storage *s, struct coi_migration_report *out,
                const struct coi_migration *steps, size_t n, enum coi_migrate_mode mode);
 int pg_organisation_list(struct coi_storage *s, json_t **out, const struct coi_org_query *q);
@@ -61,5 +79,25 @@ int pg_organisation_get(struct coi_storage *s, json_t **out, const char *code);
 int pg_organisation_create(struct coi_storage *s, json_t **out, const json_t *org);
 int pg_organisation_update(struct coi_storage *s, json_t **out, const char *code, const json_t *org,
                            int64_t expected_version);
+int pg_case_list(struct coi_storage *s, json_t **out, const struct coi_case_query *q);
+int pg_case_get(struct coi_storage *s, json_t **out, const char *id);
+int pg_case_get_by_external_id(struct coi_storage *s, json_t **out, const char *organisation_code,
+                               const char *external_id);
+int pg_case_history(struct coi_storage *s, json_t **out, const char *id, int64_t before_version,
+                    int limit);
+int pg_case_create(struct coi_storage *s, json_t **out, const json_t *c,
+                   const struct coi_actor *actor, const json_t *changed_fields);
+int pg_case_update(struct coi_storage *s, json_t **out, const char *id, const json_t *c,
+                   int64_t expected_version, const struct coi_actor *actor,
+                   const json_t *changed_fields);
+int pg_case_transition(struct coi_storage *s, json_t **out, const char *id, const char *to,
+                       const char *note, int64_t expected_version, const struct coi_actor *actor);
+int pg_adoption_create(struct coi_storage *s, json_t **out, const char *case_id, const json_t *a);
+int pg_adoption_get(struct coi_storage *s, json_t **out, const char *id);
+int pg_adoption_list(struct coi_storage *s, json_t **out, const char *case_id, const char *after_id,
+                     int limit);
+int pg_adoption_update(struct coi_storage *s, json_t **out, const char *id, const json_t *a,
+                       int64_t expected_version);
+int pg_adoption_delete(struct coi_storage *s, const char *id, int64_t expected_version);
 
 #endif

@@ -97,6 +97,51 @@ int pg_exec(PGconn *conn, const char *sql)
     return rc;
 }
 
+void pg_rollback(PGconn *conn)
+{
+    if (conn != NULL && PQstatus(conn) == CONNECTION_OK &&
+        PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+int pg_json_value(json_t **out, const PGresult *res, int row, int col)
+{
+    json_error_t err;
+
+    *out = json_loads(PQgetvalue(res, row, col), 0, &err);
+    if (*out != NULL)
+        return COI_OK;
+    if (json_error_code(&err) == json_error_out_of_memory)
+        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
+    pg_log("error", "database returned JSON that does not parse", "reason", err.text);
+    return coi_error_set(COI_ERROR, NULL, "database returned JSON that does not parse");
+}
+
+int pg_json_rows(json_t **out, const PGresult *res)
+{
+    json_t *list = json_array(), *item = NULL;
+    int rc = COI_OK;
+
+    *out = NULL;
+    if (list == NULL)
+        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, 0))
+            continue;
+        if ((rc = pg_json_value(&item, res, i, 0)) != COI_OK)
+            goto out;
+        if (json_array_append_new(list, item) != 0) {
+            rc = coi_error_set(COI_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+    }
+    *out = list;
+    list = NULL;
+out:
+    json_decref(list);
+    return rc;
+}
+
 /* Server notices: NOTICE and below are chatter ("relation already exists, skipping"); warnings
  * and worse go to the log as JSON lines instead of libpq's plain text on stderr. */
 static void notice_receiver(void *arg, const PGresult *res)
@@ -254,6 +299,18 @@ int storage_postgres_open(struct coi_storage **out, const char *conninfo,
     pg->base.organisation_get = pg_organisation_get;
     pg->base.organisation_create = pg_organisation_create;
     pg->base.organisation_update = pg_organisation_update;
+    pg->base.case_list = pg_case_list;
+    pg->base.case_get = pg_case_get;
+    pg->base.case_get_by_external_id = pg_case_get_by_external_id;
+    pg->base.case_create = pg_case_create;
+    pg->base.case_update = pg_case_update;
+    pg->base.case_transition = pg_case_transition;
+    pg->base.case_history = pg_case_history;
+    pg->base.adoption_create = pg_adoption_create;
+    pg->base.adoption_get = pg_adoption_get;
+    pg->base.adoption_list = pg_adoption_list;
+    pg->base.adoption_update = pg_adoption_update;
+    pg->base.adoption_delete = pg_adoption_delete;
 
     rc = pool_init(&pg->pool, &ops, pg, opt.pool_size > 0 ? opt.pool_size : 1,
                    opt.acquire_timeout_ms > 0 ? opt.acquire_timeout_ms : 0);

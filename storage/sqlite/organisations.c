@@ -20,13 +20,6 @@ static const char UPDATE_SQL[] =
     " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
     " WHERE code = ?1 RETURNING " ORG_COLUMNS;
 
-/* The text of column `i`, or JSON null. NULL when out of memory. */
-static json_t *text_or_null(sqlite3_stmt *stmt, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(stmt, i);
-    return v != NULL ? json_stringn(v, (size_t)sqlite3_column_bytes(stmt, i)) : json_null();
-}
-
 /* A record from the current row of a statement selecting ORG_COLUMNS. *out is a new
  * reference (caller decrefs). */
 static int org_from_row(json_t **out, sqlite3_stmt *stmt)
@@ -38,7 +31,7 @@ static int org_from_row(json_t **out, sqlite3_stmt *stmt)
     if (org == NULL)
         return coi_error_set(COI_ENOMEM, NULL, "out of memory");
     for (int i = 0; i < 6; i++)
-        if (json_object_set_new(org, keys[i], text_or_null(stmt, i)) != 0)
+        if (json_object_set_new(org, keys[i], sqlite_column_string(stmt, i)) != 0)
             goto fail;
     if (json_object_set_new(org, "version", json_integer(sqlite3_column_int64(stmt, 6))) != 0)
         goto fail;

@@ -2,6 +2,7 @@
 #include "storage/sqlite/sqlite_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -102,6 +103,47 @@ int sqlite_prepare(sqlite3 *db, sqlite3_stmt **out, const char *sql)
     return COI_OK;
 }
 
+int sqlite_bind_texts(sqlite3 *db, sqlite3_stmt *stmt, const char *const *values, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int rc = sqlite3_bind_text(stmt, i + 1, values[i], -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+            return sqlite_fail(db, rc, NULL, "cannot bind a parameter");
+    }
+    return COI_OK;
+}
+
+int sqlite_step_done(sqlite3 *db, sqlite3_stmt *stmt, const char *field, const char *what)
+{
+    int step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+        ;
+    return step == SQLITE_DONE ? COI_OK : sqlite_fail(db, step, field, what);
+}
+
+json_t *sqlite_column_string(sqlite3_stmt *stmt, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(stmt, i);
+    return v != NULL ? json_stringn(v, (size_t)sqlite3_column_bytes(stmt, i)) : json_null();
+}
+
+int sqlite_now(sqlite3 *db, char out[40])
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite_prepare(db, &stmt, "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
+    if (rc != COI_OK)
+        return rc;
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(stmt, 0);
+        snprintf(out, 40, "%s", t != NULL ? t : "");
+    } else {
+        rc = sqlite_fail(db, step, NULL, "cannot read the clock");
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 int sqlite_begin(sqlite3 *db)
 {
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -122,6 +164,20 @@ void sqlite_rollback(sqlite3 *db)
 {
     if (!sqlite3_get_autocommit(db))
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int sqlite_write_end(struct sqlite_storage *st, sqlite3 *db, int rc, json_t **out, json_t *record)
+{
+    if (rc == COI_OK)
+        rc = sqlite_commit(db);
+    if (db != NULL)
+        sqlite_rollback(db);
+    sqlite_conn_release(st, db);
+    if (rc == COI_OK && out != NULL)
+        *out = record;
+    else
+        json_decref(record);
+    return rc;
 }
 
 /* Runs one setup statement on a new connection; COI_EUNAVAILABLE naming the file if it fails
@@ -271,6 +327,18 @@ int storage_sqlite_open(struct coi_storage **out, const char *path,
         .organisation_get = sqlite_organisation_get,
         .organisation_create = sqlite_organisation_create,
         .organisation_update = sqlite_organisation_update,
+        .case_list = sqlite_case_list,
+        .case_get = sqlite_case_get,
+        .case_get_by_external_id = sqlite_case_get_by_external_id,
+        .case_create = sqlite_case_create,
+        .case_update = sqlite_case_update,
+        .case_transition = sqlite_case_transition,
+        .case_history = sqlite_case_history,
+        .adoption_create = sqlite_adoption_create,
+        .adoption_get = sqlite_adoption_get,
+        .adoption_list = sqlite_adoption_list,
+        .adoption_update = sqlite_adoption_update,
+        .adoption_delete = sqlite_adoption_delete,
     };
     const struct pool_ops ops = {.open = conn_open, .usable = conn_usable, .close = conn_close};
     if ((rc = pool_init(&st->pool, &ops, st, size, timeout_ms)) != COI_OK) {

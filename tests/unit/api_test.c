@@ -85,13 +85,27 @@ TEST(utf8_validation_rejects_overlong_and_out_of_range)
 
 TEST(etag_lists_match_exact_weak_and_star)
 {
-    CHECK(api_etag_listed("\"3\"", 3));
-    CHECK(api_etag_listed("\"1\", \"3\"", 3));
-    CHECK(api_etag_listed("W/\"3\"", 3));
-    CHECK(api_etag_listed("*", 7));
-    CHECK(!api_etag_listed("\"33\"", 3));
-    CHECK(!api_etag_listed("\"2\"", 3));
-    CHECK(!api_etag_listed("", 3));
+    CHECK(api_etag_listed("\"ab\"", "\"ab\""));
+    CHECK(api_etag_listed("\"x\", \"ab\"", "\"ab\""));
+    CHECK(api_etag_listed("W/\"ab\"", "\"ab\""));
+    CHECK(api_etag_listed("*", "\"ab\""));
+    CHECK(!api_etag_listed("\"abc\"", "\"ab\""));
+    CHECK(!api_etag_listed("\"a\"", "\"ab\""));
+    CHECK(!api_etag_listed("", "\"ab\""));
+}
+
+TEST(etag_follows_the_representation)
+{
+    char a[24], b[24], c[24];
+    json_t *x = json_pack("{s:s}", "name", "København"), *y = json_pack("{s:s}", "name", "Kbh");
+    api_etag_of(a, sizeof a, x);
+    api_etag_of(b, sizeof b, x);
+    api_etag_of(c, sizeof c, y);
+    CHECK_STR(a, b);
+    CHECK(strcmp(a, c) != 0);
+    CHECK(a[0] == '"' && strlen(a) == 18);
+    json_decref(x);
+    json_decref(y);
 }
 
 TEST(route_templates_match_whole_segments_only)

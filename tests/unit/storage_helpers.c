@@ -82,22 +82,6 @@ size_t count_where(struct coi_storage *s, const struct coi_org_query *filter)
     return n;
 }
 
-/* The codes of `rows` joined with spaces, for comparing a whole list at once. */
-void codes_of(char *out, size_t size, const json_t *rows)
-{
-    size_t i, used = 0;
-    json_t *row;
-    out[0] = '\0';
-    json_array_foreach(rows, i, row)
-    {
-        const char *code = field(row, "code");
-        int w = snprintf(out + used, size - used, "%s%s", i ? " " : "", code ? code : "?");
-        if (w < 0 || (size_t)w >= size - used)
-            return;
-        used += (size_t)w;
-    }
-}
-
 /* The codes of every row whose name contains `needle`, space-separated, in order. */
 void codes_named(struct coi_storage *s, const char *needle, char *out, size_t size)
 {
@@ -105,6 +89,28 @@ void codes_named(struct coi_storage *s, const char *needle, char *out, size_t si
     json_t *rows = list_all(s, &q, 50);
     codes_of(out, size, rows);
     json_decref(rows);
+}
+
+/* The values of `key` (strings) of each object of `rows`, joined with spaces. */
+void join_key(char *out, size_t size, const json_t *rows, const char *key)
+{
+    size_t i, used = 0;
+    json_t *row;
+    out[0] = '\0';
+    json_array_foreach(rows, i, row)
+    {
+        const char *v = field(row, key);
+        int w = snprintf(out + used, size - used, "%s%s", i ? " " : "", v ? v : "?");
+        if (w < 0 || (size_t)w >= size - used)
+            return;
+        used += (size_t)w;
+    }
+}
+
+/* The codes of `rows` joined with spaces, for comparing a whole list at once. */
+void codes_of(char *out, size_t size, const json_t *rows)
+{
+    join_key(out, size, rows, "code");
 }
 
 /* RFC 3339 date-time, as the API's "format: date-time" needs: YYYY-MM-DDTHH:MM:SS[.f](Z|±hh:mm). */
@@ -146,5 +152,130 @@ void check_unchanged(struct coi_storage *s, const char *code, const json_t *expe
         free(a);
         free(b);
     }
+    json_decref(now);
+}
+
+/* ---- cases ------------------------------------------------------------------------------ */
+
+const struct coi_actor TEST_ACTOR = {
+    .sub = "editor-1", .role = "editor", .party = "partner-system", .org = "0101"};
+
+json_t *case_new(const char *org, const char *external_id, const char *partners, const char *title)
+{
+    json_t *codes = json_array();
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", partners ? partners : "");
+    for (char *save = NULL, *code = strtok_r(buf, " ", &save); code != NULL;
+         code = strtok_r(NULL, " ", &save))
+        json_array_append_new(codes, json_string(code));
+    return json_pack("{s:s, s:o, s:o, s:s, s:s, s:[s, s], s:b, s:i}", "organisation_code", org,
+                     "external_id", external_id ? json_string(external_id) : json_null(),
+                     "partner_organisation_codes", codes, "title", title, "summary",
+                     "Kort resum\xc3\xa9", "tags", "velf\xc3\xa6rd", "digital", "employee_driven",
+                     1, "spread_potential_rating", 3);
+}
+
+json_t *case_create_ok(struct coi_storage *s, const json_t *in)
+{
+    json_t *fields = json_pack("[s]", "title"), *out = NULL;
+    int rc = s->case_create(s, &out, in, &TEST_ACTOR, fields);
+    json_decref(fields);
+    if (rc != COI_OK || !json_is_object(out))
+        test_fail(__FILE__, __LINE__, "case_create: %s (%s)", coi_error_name(rc),
+                  coi_error_detail());
+    return rc == COI_OK ? out : NULL;
+}
+
+json_t *case_list_all(struct coi_storage *s, const struct coi_case_query *filter, int page)
+{
+    json_t *all = json_array();
+    struct coi_case_query q = *filter;
+    char after_at[64] = "", after_id[64] = "";
+
+    q.limit = page;
+    for (int guard = 0; guard < 10000; guard++) {
+        json_t *rows = NULL, *row;
+        size_t i;
+        q.after_updated_at = after_at[0] ? after_at : NULL;
+        q.after_id = after_id[0] ? after_id : NULL;
+        int rc = s->case_list(s, &rows, &q);
+        CHECK_INT(rc, COI_OK);
+        if (rc != COI_OK || !json_is_array(rows)) {
+            json_decref(rows);
+            break;
+        }
+        size_t n = json_array_size(rows);
+        CHECK(n <= (size_t)page);
+        json_array_foreach(rows, i, row)
+        {
+            const char *at = field(row, "updated_at"), *id = field(row, "id");
+            if (at == NULL || id == NULL) {
+                test_fail(__FILE__, __LINE__, "a listed case lacks updated_at or id");
+                break;
+            }
+            int cmp = after_at[0] ? strcmp(at, after_at) : -1;
+            if (cmp > 0 || (cmp == 0 && strcmp(id, after_id) >= 0))
+                test_fail(__FILE__, __LINE__, "case %s %s comes after %s %s", at, id, after_at,
+                          after_id);
+            snprintf(after_at, sizeof after_at, "%s", at);
+            snprintf(after_id, sizeof after_id, "%s", id);
+            json_array_append(all, row);
+        }
+        json_decref(rows);
+        if (n < (size_t)page || n == 0)
+            break;
+    }
+    return all;
+}
+
+size_t case_count(struct coi_storage *s)
+{
+    json_t *all = case_list_all(s, &(struct coi_case_query){.see_all = 1}, 100);
+    size_t n = json_array_size(all);
+    json_decref(all);
+    return n;
+}
+
+json_t *history_of(struct coi_storage *s, const char *id)
+{
+    json_t *out = NULL;
+    int rc = s->case_history(s, &out, id, 0, 1000);
+    CHECK_INT(rc, COI_OK);
+    if (rc != COI_OK || !json_is_array(out)) {
+        json_decref(out);
+        return json_array();
+    }
+    return out;
+}
+
+void join_strings(char *out, size_t size, const json_t *a)
+{
+    size_t i, used = 0;
+    json_t *v;
+    out[0] = '\0';
+    json_array_foreach(a, i, v)
+    {
+        const char *t = json_string_value(v);
+        int w = snprintf(out + used, size - used, "%s%s", i ? " " : "", t ? t : "?");
+        if (w < 0 || (size_t)w >= size - used)
+            return;
+        used += (size_t)w;
+    }
+}
+
+void check_case_unchanged(struct coi_storage *s, const char *id, const json_t *expected,
+                          size_t entries)
+{
+    json_t *now = NULL, *history = history_of(s, id);
+    CHECK_INT(s->case_get(s, &now, id), COI_OK);
+    if (!json_equal(now, expected)) {
+        char *a = json_dumps(now, JSON_SORT_KEYS), *b = json_dumps(expected, JSON_SORT_KEYS);
+        test_fail(__FILE__, __LINE__, "case %s changed: %s, was %s", id, a ? a : "null",
+                  b ? b : "null");
+        free(a);
+        free(b);
+    }
+    CHECK_INT(json_array_size(history), entries);
+    json_decref(history);
     json_decref(now);
 }

@@ -41,4 +41,38 @@ void sleep_ms(long ms);
 /* Checks that `code` is stored exactly as `expected` (all fields, version and timestamps). */
 void check_unchanged(struct coi_storage *s, const char *code, const json_t *expected);
 
+/* ---- cases ------------------------------------------------------------------------------ */
+
+/* The actor the case tests write as: an editor of 0101 with a party. */
+extern const struct coi_actor TEST_ACTOR;
+
+/* A new case object as create/update take it (caller decrefs): lead `org`, `external_id`
+ * (NULL: JSON null), `partners` as space-separated codes (NULL or "": none), and the content
+ * fields title, summary, tags, employee_driven and spread_potential_rating. */
+json_t *case_new(const char *org, const char *external_id, const char *partners, const char *title);
+
+/* case_create as TEST_ACTOR with changed_fields ["title"]; the record, or NULL after recording
+ * a failure. Caller decrefs. */
+json_t *case_create_ok(struct coi_storage *s, const json_t *in);
+
+/* Every case matching `filter` fetched by keyset paging `page` rows at a time. Checks that no
+ * page is larger than asked and that (updated_at, id) falls strictly across all rows. */
+json_t *case_list_all(struct coi_storage *s, const struct coi_case_query *filter, int page);
+
+/* The number of cases stored (all statuses). */
+size_t case_count(struct coi_storage *s);
+
+/* The history of `id` (all entries, newest first); an empty array after a failure. */
+json_t *history_of(struct coi_storage *s, const char *id);
+
+/* The values of `key` (strings) of each object of `rows`, joined with spaces. */
+void join_key(char *out, size_t size, const json_t *rows, const char *key);
+
+/* The strings of array `a` joined with spaces ("" for an empty array, "?" for non-strings). */
+void join_strings(char *out, size_t size, const json_t *a);
+
+/* Checks that case `id` is stored exactly as `expected` and its history has `entries`. */
+void check_case_unchanged(struct coi_storage *s, const char *id, const json_t *expected,
+                          size_t entries);
+
 #endif

@@ -1,5 +1,6 @@
 /* Storage conformance, run on every backend: registration, migrations and the seeded data. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,34 +27,38 @@ STORAGE_TEST(storage_register_rejects_wrong_version_and_each_null_callback)
     copy.version = 0;
     CHECK_INT(storage_register(&copy), COI_EINVALID);
 
-    for (int i = 0; i < 7; i++) {
+    /* Each callback in turn set to NULL (all-bits-zero is the null pointer on every
+     * platform this builds on). */
+    static const size_t callbacks[] = {
+        offsetof(struct coi_storage, close),
+        offsetof(struct coi_storage, ping),
+        offsetof(struct coi_storage, migrate),
+        offsetof(struct coi_storage, organisation_list),
+        offsetof(struct coi_storage, organisation_get),
+        offsetof(struct coi_storage, organisation_create),
+        offsetof(struct coi_storage, organisation_update),
+        offsetof(struct coi_storage, case_list),
+        offsetof(struct coi_storage, case_get),
+        offsetof(struct coi_storage, case_get_by_external_id),
+        offsetof(struct coi_storage, case_create),
+        offsetof(struct coi_storage, case_update),
+        offsetof(struct coi_storage, case_transition),
+        offsetof(struct coi_storage, case_history),
+        offsetof(struct coi_storage, adoption_create),
+        offsetof(struct coi_storage, adoption_get),
+        offsetof(struct coi_storage, adoption_list),
+        offsetof(struct coi_storage, adoption_update),
+        offsetof(struct coi_storage, adoption_delete),
+    };
+    for (size_t i = 0; i < sizeof callbacks / sizeof callbacks[0]; i++) {
         copy = *s;
-        switch (i) {
-        case 0:
-            copy.close = NULL;
-            break;
-        case 1:
-            copy.ping = NULL;
-            break;
-        case 2:
-            copy.migrate = NULL;
-            break;
-        case 3:
-            copy.organisation_list = NULL;
-            break;
-        case 4:
-            copy.organisation_get = NULL;
-            break;
-        case 5:
-            copy.organisation_create = NULL;
-            break;
-        default:
-            copy.organisation_update = NULL;
-            break;
-        }
+        memset((char *)&copy + callbacks[i], 0, sizeof copy.ping);
         if (storage_register(&copy) != COI_EINVALID)
-            test_fail(__FILE__, __LINE__, "callback %d set to NULL was accepted", i);
+            test_fail(__FILE__, __LINE__, "callback %zu set to NULL was accepted", i);
     }
+    copy = *s;
+    copy.backend = NULL;
+    CHECK_INT(storage_register(&copy), COI_EINVALID);
     CHECK_INT(storage_register(NULL), COI_EINVALID);
 }
 

@@ -1,0 +1,403 @@
+/* /v1/cases and /v1/organisations/{code}/cases/{external_id}: the knowledge base of cases. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/case_fields.h"
+#include "api/cases.h"
+#include "api/cursor.h"
+#include "api/problem.h"
+#include "api/routes.h"
+#include "api/validate.h"
+#include "auth/policy.h"
+
+static const char *const statuses[] = {"draft",     "submitted",         "in_review",
+                                       "published", "changes_requested", "archived", NULL};
+
+/* The fields a merge patch may not remove (null). */
+static const char *const required[] = {"organisation_code", "title", "summary",
+                                       "innovation_types", NULL};
+
+struct coi_actor case_actor(const struct api_ctx *c)
+{
+    return (struct coi_actor){c->who.sub, auth_role_name(c->who.role),
+                              c->who.party[0] ? c->who.party : NULL,
+                              c->who.org[0] ? c->who.org : NULL};
+}
+
+/* 1 when `id` looks like an id this service makes (a UUID's 36 characters). */
+static int is_case_id(const char *id)
+{
+    if (id == NULL || strlen(id) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        char ch = id[i];
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
+int case_load_visible(struct api_ctx *c, json_t **out, const char *id)
+{
+    json_t *record = NULL;
+    int rc = is_case_id(id) ? c->storage->case_get(c->storage, &record, id) : COI_ENOTFOUND;
+    if (rc == COI_OK && !policy_may_see_case(&c->who, record)) {
+        json_decref(record);
+        record = NULL;
+        rc = COI_ENOTFOUND;
+    }
+    if (rc != COI_OK) {
+        if (rc == COI_ENOTFOUND)
+            coi_error_set(rc, NULL, "no case with id %s", id ? id : "");
+        problem_from_error(c, rc);
+        return -1;
+    }
+    *out = record;
+    return 0;
+}
+
+/* Sends the case (a storage record, borrowed) with its ETag, or 304 for If-None-Match. */
+static void send_case(struct api_ctx *c, int status, const json_t *record)
+{
+    json_t *rep = case_present(record);
+    if (status == 200 && api_not_modified(c, rep)) {
+        json_decref(rep);
+        return;
+    }
+    api_send_resource(c, status, rep);
+}
+
+void cases_list(struct api_ctx *c)
+{
+    static const char *const allowed[] = {"status", "organisation_code", "limit", "cursor", NULL};
+    json_t *errors = json_array(), *params = json_object(), *after = NULL, *items = NULL;
+    struct coi_case_query q = {0};
+    int limit;
+
+    if (api_query_check(c, allowed) != 0)
+        goto out;
+    q.status = api_query(c, "status");
+    q.organisation_code = api_query(c, "organisation_code");
+    json_object_set_new(params, "status", q.status ? json_string(q.status) : json_null());
+    json_object_set_new(params, "organisation_code",
+                        q.organisation_code ? json_string(q.organisation_code) : json_null());
+    validate_enum(errors, params, "status", statuses, 0);
+    validate_code(errors, params, "organisation_code", 0, 1);
+    validate_limit(errors, api_query(c, "limit"), 50, 200, &limit);
+
+    /* A cursor is bound to the filters and to who asked (visibility shapes the order). */
+    char fingerprint[17];
+    const char *bound[] = {q.status, q.organisation_code, auth_role_name(c->who.role), c->who.org};
+    cursor_fingerprint(fingerprint, bound, 4);
+    const char *cursor = api_query(c, "cursor");
+    if (cursor != NULL) {
+        if (cursor_decode(&after, cursor, fingerprint) != COI_OK)
+            problem_add_error(errors, "cursor", "%s", coi_error_detail());
+        else if (!json_is_array(after) || json_array_size(after) != 2 ||
+                 !json_is_string(json_array_get(after, 0)) ||
+                 !json_is_string(json_array_get(after, 1)))
+            problem_add_error(errors, "cursor", "the cursor is not one this API issued");
+        else {
+            q.after_updated_at = json_string_value(json_array_get(after, 0));
+            q.after_id = json_string_value(json_array_get(after, 1));
+        }
+    }
+    if (json_array_size(errors) > 0) {
+        problem_send_errors(c, json_incref(errors), "the query string has errors");
+        goto out;
+    }
+    q.see_all = c->who.role == ROLE_ADMIN || c->who.role == ROLE_EDITOR ||
+                c->who.role == ROLE_STEERING;
+    q.viewer_org = c->who.role == ROLE_PARTNER ? c->who.org : NULL;
+    q.limit = limit + 1;
+    int rc = c->storage->case_list(c->storage, &items, &q);
+    if (rc != COI_OK) {
+        problem_from_error(c, rc);
+        goto out;
+    }
+    char token[512], *next = NULL;
+    if (json_array_size(items) > (size_t)limit) {
+        json_array_remove(items, (size_t)limit);
+        json_t *last = json_array_get(items, (size_t)limit - 1);
+        json_t *key = json_pack("[O, O]", json_object_get(last, "updated_at"),
+                                json_object_get(last, "id"));
+        if (cursor_encode(token, sizeof token, key, fingerprint) == COI_OK)
+            next = token;
+        json_decref(key);
+    }
+    json_t *shown = json_array(), *item;
+    size_t i;
+    json_array_foreach(items, i, item) json_array_append_new(shown, case_present(item));
+    api_send_page(c, shown, next);
+out:
+    json_decref(items);
+    json_decref(after);
+    json_decref(params);
+    json_decref(errors);
+}
+
+/* Checks a partner's organisation_code in `doc` (setting it to the partner's own when absent).
+ * Property rule: a partner writes only its own organisation's cases. */
+static void own_organisation(struct api_ctx *c, json_t *errors, json_t *doc)
+{
+    if (c->who.role != ROLE_PARTNER)
+        return;
+    json_t *org = json_object_get(doc, "organisation_code");
+    if (org == NULL || json_is_null(org))
+        json_object_set_new(doc, "organisation_code", json_string(c->who.org));
+    else if (!json_is_string(org) || strcmp(json_string_value(org), c->who.org) != 0)
+        problem_add_error(errors, "organisation_code",
+                          "a partner writes only cases of its own organisation (%s)", c->who.org);
+}
+
+void cases_create(struct api_ctx *c)
+{
+    json_t *errors = json_array(), *doc = NULL, *record = NULL, *blank = NULL, *changed = NULL;
+
+    if (!json_is_object(c->body)) {
+        problem_add_error(errors, "", "the body must be a JSON object");
+        problem_send_errors(c, json_incref(errors), "the case has errors");
+        goto out;
+    }
+    validate_fields(errors, c->body, CASE_WRITABLE, CASE_READ_ONLY);
+    doc = case_writable(c->body);
+    own_organisation(c, errors, doc);
+    case_check(errors, doc);
+    if (json_array_size(errors) > 0) {
+        problem_send_errors(c, json_incref(errors), "the case has errors");
+        goto out;
+    }
+    const char *org = json_string_value(json_object_get(doc, "organisation_code"));
+    if (!policy_may_create_case(&c->who, org)) {
+        problem_send(c, 403, "the role %s may not create cases for %s",
+                     auth_role_name(c->who.role), org);
+        goto out;
+    }
+    blank = json_object();
+    json_t *empty = case_writable(blank);
+    changed = case_changed_fields(empty, doc);
+    json_decref(empty);
+    struct coi_actor actor = case_actor(c);
+    int rc = c->storage->case_create(c->storage, &record, doc, &actor, changed);
+    if (rc != COI_OK) {
+        problem_from_error(c, rc);
+        goto out;
+    }
+    char location[64];
+    snprintf(location, sizeof location, "/v1/cases/%s",
+             json_string_value(json_object_get(record, "id")));
+    api_set_header(c, "Location", location);
+    send_case(c, 201, record);
+out:
+    json_decref(errors);
+    json_decref(doc);
+    json_decref(record);
+    json_decref(blank);
+    json_decref(changed);
+}
+
+void cases_get(struct api_ctx *c)
+{
+    json_t *record = NULL;
+    if (case_load_visible(c, &record, api_path_param(c, "id")) != 0)
+        return;
+    send_case(c, 200, record);
+    json_decref(record);
+}
+
+/* The case `current` would become with the merge patch applied: its writable fields with the
+ * patched values. Errors for fields the patch may not set go to `errors`. */
+static json_t *merge(struct api_ctx *c, json_t *errors, const json_t *current, const json_t *patch)
+{
+    json_t *doc = case_writable(current), *value;
+    const char *key;
+    validate_fields(errors, patch, CASE_WRITABLE, CASE_READ_ONLY);
+    json_object_foreach((json_t *)patch, key, value) {
+        if (!validate_in(key, CASE_WRITABLE))
+            continue;
+        if (json_is_null(value) && validate_in(key, required)) {
+            problem_add_error(errors, key, "cannot be removed");
+            continue;
+        }
+        json_object_set(doc, key, value);
+    }
+    if (c->who.role == ROLE_PARTNER &&
+        !json_equal(json_object_get(doc, "organisation_code"),
+                    json_object_get(current, "organisation_code")))
+        problem_add_error(errors, "organisation_code",
+                          "a partner cannot move a case to another organisation");
+    /* Merge-patch null on a list means "none". */
+    json_t *fixed = case_writable(doc);
+    json_decref(doc);
+    return fixed;
+}
+
+/* Writes `doc` over the case `current` (version checked) as one update with its history
+ * entry; sends the result. Returns the storage code (ECONFLICT lets the caller retry). */
+static int write_update(struct api_ctx *c, const json_t *current, json_t *doc, int status)
+{
+    json_t *before = case_writable(current), *record = NULL;
+    json_t *changed = case_changed_fields(before, doc);
+    int rc = COI_OK;
+    json_decref(before);
+    if (json_array_size(changed) == 0) {
+        send_case(c, status, current); /* nothing to change: no new version, no history */
+        json_decref(changed);
+        return COI_OK;
+    }
+    struct coi_actor actor = case_actor(c);
+    rc = c->storage->case_update(c->storage, &record,
+                                 json_string_value(json_object_get(current, "id")), doc,
+                                 json_integer_value(json_object_get(current, "version")),
+                                 &actor, changed);
+    json_decref(changed);
+    if (rc == COI_OK)
+        send_case(c, status, record);
+    json_decref(record);
+    return rc;
+}
+
+void cases_patch(struct api_ctx *c)
+{
+    const char *id = api_path_param(c, "id");
+    json_t *current = NULL, *errors = NULL, *doc = NULL;
+    int rc = COI_OK;
+
+    if (!json_is_object(c->body)) {
+        errors = json_array();
+        problem_add_error(errors, "", "a merge patch must be a JSON object");
+        problem_send_errors(c, errors, "the patch has errors");
+        return;
+    }
+    /* Read, check, write with the version read; a concurrent writer makes the write fail with
+     * ECONFLICT: with If-Match that is 412, without it the patch is applied to the new state. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        json_decref(current);
+        json_decref(errors);
+        json_decref(doc);
+        current = doc = NULL;
+        errors = json_array();
+        if (case_load_visible(c, &current, id) != 0)
+            goto out;
+        json_t *rep = case_present(current);
+        int holds = api_if_match_holds(c, rep);
+        json_decref(rep);
+        if (!holds) {
+            rc = COI_ECONFLICT;
+            break;
+        }
+        if (!policy_may_edit_case(&c->who, current)) {
+            problem_send(c, 403, "a partner edits its cases only while draft or changes_requested");
+            goto out;
+        }
+        doc = merge(c, errors, current, c->body);
+        case_check(errors, doc);
+        if (json_array_size(errors) > 0) {
+            problem_send_errors(c, json_incref(errors), "the patch has errors");
+            goto out;
+        }
+        rc = write_update(c, current, doc, 200);
+        if (rc != COI_ECONFLICT || api_header(c, "If-Match") != NULL)
+            break;
+    }
+    if (rc != COI_OK)
+        problem_from_error(c, rc);
+out:
+    json_decref(current);
+    json_decref(errors);
+    json_decref(doc);
+}
+
+/* PUT /v1/organisations/{code}/cases/{external_id}: creates or replaces the case a partner
+ * system knows by its own key. The same body twice changes nothing the second time. */
+void cases_put_external(struct api_ctx *c)
+{
+    const char *code = api_path_param(c, "code"), *ext = api_path_param(c, "external_id");
+    json_t *errors = json_array(), *doc = NULL, *current = NULL, *record = NULL, *keys = NULL;
+    int rc = COI_OK;
+
+    if (c->who.role == ROLE_PARTNER && strcmp(code, c->who.org) != 0) {
+        problem_send(c, 403, "a partner writes only cases of its own organisation (%s)",
+                     c->who.org);
+        goto out;
+    }
+    if (!json_is_object(c->body)) {
+        problem_add_error(errors, "", "the body must be a JSON object");
+        problem_send_errors(c, json_incref(errors), "the case has errors");
+        goto out;
+    }
+    validate_fields(errors, c->body, CASE_WRITABLE, CASE_READ_ONLY);
+    keys = json_pack("{s:s, s:s}", "organisation_code", code, "external_id", ext);
+    const char *key;
+    json_t *value;
+    json_object_foreach(keys, key, value) {
+        json_t *given = json_object_get(c->body, key);
+        if (given != NULL && !json_equal(given, value))
+            problem_add_error(errors, key, "must match the path (%s)", json_string_value(value));
+    }
+    doc = case_writable(c->body);
+    json_object_update(doc, keys);
+    case_check(errors, doc);
+    if (json_array_size(errors) > 0) {
+        problem_send_errors(c, json_incref(errors), "the case has errors");
+        goto out;
+    }
+    for (int attempt = 0; attempt < 3; attempt++) {
+        json_decref(current);
+        current = NULL;
+        rc = c->storage->case_get_by_external_id(c->storage, &current, code, ext);
+        if (rc == COI_ENOTFOUND) {
+            json_t *blank = json_object(), *empty = case_writable(blank);
+            json_t *changed = case_changed_fields(empty, doc);
+            struct coi_actor actor = case_actor(c);
+            rc = c->storage->case_create(c->storage, &record, doc, &actor, changed);
+            json_decref(blank);
+            json_decref(empty);
+            json_decref(changed);
+            if (rc == COI_EEXISTS && strcmp(coi_error_field() ? coi_error_field() : "",
+                                            "external_id") == 0)
+                continue; /* created meanwhile by a concurrent PUT: replace it instead */
+            if (rc == COI_OK) {
+                char location[64];
+                snprintf(location, sizeof location, "/v1/cases/%s",
+                         json_string_value(json_object_get(record, "id")));
+                api_set_header(c, "Location", location);
+                send_case(c, 201, record);
+            }
+            break;
+        }
+        if (rc != COI_OK)
+            break;
+        json_t *before = case_writable(current);
+        int same = json_equal(before, doc);
+        json_decref(before);
+        if (same) {
+            send_case(c, 200, current);
+            break;
+        }
+        if (!policy_may_edit_case(&c->who, current)) {
+            problem_send(c, 403, "a partner edits its cases only while draft or changes_requested");
+            goto out;
+        }
+        json_t *rep = case_present(current);
+        int holds = api_if_match_holds(c, rep);
+        json_decref(rep);
+        if (!holds) {
+            rc = COI_ECONFLICT;
+            break;
+        }
+        rc = write_update(c, current, doc, 200);
+        if (rc != COI_ECONFLICT || api_header(c, "If-Match") != NULL)
+            break;
+    }
+    if (rc != COI_OK)
+        problem_from_error(c, rc);
+out:
+    json_decref(errors);
+    json_decref(doc);
+    json_decref(current);
+    json_decref(record);
+    json_decref(keys);
+}

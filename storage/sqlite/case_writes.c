@@ -1,0 +1,371 @@
+/* SQLite cases, write side: create, update and transition, each with its history entry. */
+#include "storage/sqlite/sqlite_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char INSERT_SQL[] =
+    "INSERT INTO cases (id, organisation_code, external_id, doc, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+
+static const char UPDATE_SQL[] =
+    "UPDATE cases SET organisation_code = ?2, external_id = ?3, doc = ?4, version = version + 1,"
+    " updated_at = ?5 WHERE id = ?1";
+
+/* published_at is stamped on every move to published, so it tells when the case last went
+ * public. */
+static const char TRANSITION_SQL[] =
+    "UPDATE cases SET status = ?2, version = version + 1, updated_at = ?3,"
+    " published_at = CASE WHEN ?2 = 'published' THEN ?3 ELSE published_at END WHERE id = ?1";
+
+static const char HISTORY_SQL[] =
+    "INSERT INTO case_history (case_id, version, at, actor, action, from_status, to_status,"
+    " note, changed_fields) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/* What a create or update writes, taken from the input object `c` (strings borrowed from it;
+ * `doc` owned: the content fields of `c` as compact JSON text). */
+struct case_input {
+    const char *organisation_code;
+    const char *external_id;
+    const json_t *partners;  /* array, or NULL for none */
+    const char *inspired_by; /* inspired_by_case_id when it is a string */
+    char *doc;
+};
+
+static void case_input_free(struct case_input *in)
+{
+    free(in->doc);
+    in->doc = NULL;
+}
+
+static int case_input_from(struct case_input *out, const json_t *c)
+{
+    json_t *doc = NULL, *v;
+
+    memset(out, 0, sizeof *out);
+    out->organisation_code = json_string_value(json_object_get(c, "organisation_code"));
+    out->external_id = json_string_value(json_object_get(c, "external_id"));
+    out->inspired_by = json_string_value(json_object_get(c, "inspired_by_case_id"));
+    out->partners = json_object_get(c, "partner_organisation_codes");
+    if (!json_is_object(c))
+        return coi_error_set(COI_EINVALID, NULL, "a case must be an object");
+    if (out->organisation_code == NULL)
+        return coi_error_set(COI_EINVALID, "organisation_code", "organisation_code is required");
+    if (json_is_null(out->partners))
+        out->partners = NULL;
+    if (out->partners != NULL && !json_is_array(out->partners))
+        return coi_error_set(COI_EINVALID, "partner_organisation_codes",
+                             "partner_organisation_codes must be an array");
+    if ((doc = json_object()) == NULL)
+        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
+    for (const char *const *key = CASE_CONTENT; *key != NULL; key++)
+        if ((v = json_object_get(c, *key)) != NULL && json_object_set(doc, *key, v) != 0)
+            goto nomem;
+    if ((out->doc = json_dumps(doc, JSON_COMPACT)) == NULL)
+        goto nomem;
+    json_decref(doc);
+    return COI_OK;
+nomem:
+    json_decref(doc);
+    return coi_error_set(COI_ENOMEM, NULL, "out of memory");
+}
+
+/* COI_OK when static query `sql` with `value` bound to ?1 returns a row, COI_EINVALID naming
+ * `field` with `message` when it returns none. */
+static int check_exists(sqlite3 *db, const char *sql, const char *value, const char *field,
+                        const char *message)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite_prepare(db, &stmt, sql);
+    if (rc != COI_OK || (rc = sqlite_bind_texts(db, stmt, &value, 1)) != COI_OK)
+        goto out;
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_DONE)
+        rc = coi_error_set(COI_EINVALID, field, "%s: %s", message, value);
+    else if (step != SQLITE_ROW)
+        rc = sqlite_fail(db, step, NULL, "cannot check a reference");
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static const char ORG_EXISTS_SQL[] = "SELECT 1 FROM organisations WHERE code = ?1";
+
+/* The references of `in`, checked inside the writing transaction: the lead and each partner
+ * exist, no partner is the lead or listed twice, inspired_by_case_id names a case. */
+static int check_input(sqlite3 *db, const struct case_input *in)
+{
+    static const char partners[] = "partner_organisation_codes";
+    size_t i, j;
+    json_t *p;
+    int rc;
+
+    if ((rc = check_exists(db, ORG_EXISTS_SQL, in->organisation_code, "organisation_code",
+                           "no organisation with code")) != COI_OK)
+        return rc;
+    json_array_foreach(in->partners, i, p)
+    {
+        const char *code = json_string_value(p);
+        if (code == NULL)
+            return coi_error_set(COI_EINVALID, partners, "partner codes must be strings");
+        if (strcmp(code, in->organisation_code) == 0)
+            return coi_error_set(COI_EINVALID, partners,
+                                 "the lead organisation %s cannot also be a partner", code);
+        for (j = 0; j < i; j++)
+            if (json_equal(p, json_array_get(in->partners, j)))
+                return coi_error_set(COI_EINVALID, partners, "partner %s is listed twice", code);
+        if ((rc = check_exists(db, ORG_EXISTS_SQL, code, partners, "no organisation with code")) !=
+            COI_OK)
+            return rc;
+    }
+    if (in->inspired_by != NULL)
+        return check_exists(db, "SELECT 1 FROM cases WHERE id = ?1", in->inspired_by,
+                            "inspired_by_case_id", "no case with id");
+    return COI_OK;
+}
+
+/* Runs INSERT_SQL or UPDATE_SQL for case `id` with `in` and timestamp `now`. The only unique
+ * key a write can hit is (organisation_code, external_id). */
+static int write_case(sqlite3 *db, const char *sql, const char *id, const struct case_input *in,
+                      const char *now)
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *params[] = {id, in->organisation_code, in->external_id, in->doc, now};
+    int rc = sqlite_prepare(db, &stmt, sql);
+    if (rc == COI_OK && (rc = sqlite_bind_texts(db, stmt, params, 5)) == COI_OK)
+        rc = sqlite_step_done(db, stmt, NULL, "cannot write the case");
+    if (rc == COI_EEXISTS)
+        rc = coi_error_set(COI_EEXISTS, "external_id",
+                           "organisation %s already has a case with external_id %s",
+                           in->organisation_code, in->external_id);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* Replaces the partner rows of case `id` with `partners` (array or NULL), keeping their
+ * order in `position`. */
+static int write_partners(sqlite3 *db, const char *id, const json_t *partners)
+{
+    sqlite3_stmt *stmt = NULL;
+    size_t i;
+    json_t *p;
+    int rc;
+
+    if ((rc = sqlite_prepare(db, &stmt, "DELETE FROM case_partners WHERE case_id = ?1")) !=
+            COI_OK ||
+        (rc = sqlite_bind_texts(db, stmt, &id, 1)) != COI_OK ||
+        (rc = sqlite_step_done(db, stmt, NULL, "cannot remove the partners")) != COI_OK)
+        goto out;
+    sqlite3_finalize(stmt);
+    if ((rc = sqlite_prepare(db, &stmt,
+                             "INSERT INTO case_partners (case_id, organisation_code, position)"
+                             " VALUES (?1, ?2, ?3)")) != COI_OK)
+        goto out;
+    json_array_foreach(partners, i, p)
+    {
+        const char *params[] = {id, json_string_value(p)};
+        sqlite3_reset(stmt);
+        if ((rc = sqlite_bind_texts(db, stmt, params, 2)) != COI_OK)
+            goto out;
+        sqlite3_bind_int64(stmt, 3, (sqlite3_int64)i);
+        if ((rc = sqlite_step_done(db, stmt, "partner_organisation_codes",
+                                   "cannot write a partner")) != COI_OK)
+            goto out;
+    }
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* One history entry. The actor is stored as {sub, role, party?, org?}; `from`, `note` may be
+ * NULL and `changed_fields` NULL means none. */
+struct history_entry {
+    const char *id;
+    int64_t version;
+    const char *at;
+    const struct coi_actor *actor;
+    const char *action, *from, *to, *note;
+    const json_t *changed_fields;
+};
+
+static json_t *actor_json(const struct coi_actor *a)
+{
+    json_t *o = json_object();
+    if (o == NULL ||
+        json_object_set_new(o, "sub", a && a->sub ? json_string(a->sub) : json_null()) ||
+        json_object_set_new(o, "role", a && a->role ? json_string(a->role) : json_null()) ||
+        (a && a->party && json_object_set_new(o, "party", json_string(a->party))) ||
+        (a && a->org && json_object_set_new(o, "org", json_string(a->org)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int append_history(sqlite3 *db, const struct history_entry *e)
+{
+    sqlite3_stmt *stmt = NULL;
+    json_t *actor = actor_json(e->actor);
+    char *actor_text = actor ? json_dumps(actor, JSON_COMPACT) : NULL;
+    char *fields_text =
+        e->changed_fields ? json_dumps(e->changed_fields, JSON_COMPACT) : strdup("[]");
+    int rc;
+
+    if (actor_text == NULL || fields_text == NULL) {
+        rc = coi_error_set(COI_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    const char *params[] = {e->id,   NULL,  e->at,   actor_text, e->action,
+                            e->from, e->to, e->note, fields_text};
+    if ((rc = sqlite_prepare(db, &stmt, HISTORY_SQL)) != COI_OK ||
+        (rc = sqlite_bind_texts(db, stmt, params, 9)) != COI_OK)
+        goto out;
+    sqlite3_bind_int64(stmt, 2, e->version);
+    rc = sqlite_step_done(db, stmt, NULL, "cannot write the history");
+out:
+    sqlite3_finalize(stmt);
+    json_decref(actor);
+    free(actor_text);
+    free(fields_text);
+    return rc;
+}
+
+/* The stored version and status (into status[32]) of case `id`, checked against
+ * `expected_version` (-1: any). COI_ENOTFOUND, COI_ECONFLICT or COI_OK. */
+static int check_version(sqlite3 *db, const char *id, int64_t expected_version, int64_t *version,
+                         char status[32])
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite_prepare(db, &stmt, "SELECT version, status FROM cases WHERE id = ?1");
+    if (rc != COI_OK || (rc = sqlite_bind_texts(db, stmt, &id, 1)) != COI_OK)
+        goto out;
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_DONE) {
+        rc = coi_error_set(COI_ENOTFOUND, NULL, "no case with id %s", id);
+    } else if (step != SQLITE_ROW) {
+        rc = sqlite_fail(db, step, NULL, "cannot read the case");
+    } else {
+        *version = sqlite3_column_int64(stmt, 0);
+        snprintf(status, 32, "%s", (const char *)sqlite3_column_text(stmt, 1));
+        if (expected_version != -1 && expected_version != *version)
+            rc = coi_error_set(COI_ECONFLICT, NULL, "case %s is at version %lld, not %lld", id,
+                               (long long)*version, (long long)expected_version);
+    }
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int sqlite_case_create(struct coi_storage *s, json_t **out, const json_t *c,
+                       const struct coi_actor *actor, const json_t *changed_fields)
+{
+    struct sqlite_storage *st = sqlite_storage_from(s);
+    struct case_input in;
+    sqlite3 *db = NULL;
+    json_t *record = NULL;
+    char id[37], now[40];
+    int rc;
+
+    *out = NULL;
+    if ((rc = case_input_from(&in, c)) != COI_OK)
+        goto out;
+    storage_new_id(id);
+    if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
+        (rc = check_input(db, &in)) != COI_OK || (rc = sqlite_now(db, now)) != COI_OK ||
+        (rc = write_case(db, INSERT_SQL, id, &in, now)) != COI_OK ||
+        (rc = write_partners(db, id, in.partners)) != COI_OK ||
+        (rc = sqlite_case_derive(db, id)) != COI_OK)
+        goto out;
+    struct history_entry e = {.id = id,
+                              .version = 1,
+                              .at = now,
+                              .actor = actor,
+                              .action = "created",
+                              .to = "draft",
+                              .changed_fields = changed_fields};
+    if ((rc = append_history(db, &e)) == COI_OK)
+        rc = sqlite_case_read(db, &record, id);
+out:
+    case_input_free(&in);
+    return sqlite_write_end(st, db, rc, out, record);
+}
+
+int sqlite_case_update(struct coi_storage *s, json_t **out, const char *id, const json_t *c,
+                       int64_t expected_version, const struct coi_actor *actor,
+                       const json_t *changed_fields)
+{
+    struct sqlite_storage *st = sqlite_storage_from(s);
+    struct case_input in;
+    sqlite3 *db = NULL;
+    json_t *record = NULL;
+    char now[40], status[32];
+    int64_t version = 0;
+    int rc;
+
+    *out = NULL;
+    if ((rc = case_input_from(&in, c)) != COI_OK)
+        goto out;
+    if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
+        (rc = check_version(db, id, expected_version, &version, status)) != COI_OK ||
+        (rc = check_input(db, &in)) != COI_OK || (rc = sqlite_now(db, now)) != COI_OK ||
+        (rc = write_case(db, UPDATE_SQL, id, &in, now)) != COI_OK ||
+        (rc = write_partners(db, id, in.partners)) != COI_OK ||
+        (rc = sqlite_case_derive(db, id)) != COI_OK)
+        goto out;
+    struct history_entry e = {.id = id,
+                              .version = version + 1,
+                              .at = now,
+                              .actor = actor,
+                              .action = "updated",
+                              .from = status,
+                              .to = status,
+                              .changed_fields = changed_fields};
+    if ((rc = append_history(db, &e)) == COI_OK)
+        rc = sqlite_case_read(db, &record, id);
+out:
+    case_input_free(&in);
+    return sqlite_write_end(st, db, rc, out, record);
+}
+
+int sqlite_case_transition(struct coi_storage *s, json_t **out, const char *id, const char *to,
+                           const char *note, int64_t expected_version,
+                           const struct coi_actor *actor)
+{
+    struct sqlite_storage *st = sqlite_storage_from(s);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    json_t *record = NULL, *fields = json_pack("[s]", "status");
+    char now[40], status[32];
+    int64_t version = 0;
+    int rc;
+
+    *out = NULL;
+    if (fields == NULL) {
+        rc = coi_error_set(COI_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    const char *params[] = {id, to, now};
+    if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
+        (rc = check_version(db, id, expected_version, &version, status)) != COI_OK ||
+        (rc = sqlite_now(db, now)) != COI_OK ||
+        (rc = sqlite_prepare(db, &stmt, TRANSITION_SQL)) != COI_OK ||
+        (rc = sqlite_bind_texts(db, stmt, params, 3)) != COI_OK ||
+        (rc = sqlite_step_done(db, stmt, "status", "cannot change the status")) != COI_OK)
+        goto out;
+    struct history_entry e = {.id = id,
+                              .version = version + 1,
+                              .at = now,
+                              .actor = actor,
+                              .action = "transition",
+                              .from = status,
+                              .to = to,
+                              .note = note,
+                              .changed_fields = fields};
+    if ((rc = append_history(db, &e)) == COI_OK)
+        rc = sqlite_case_read(db, &record, id);
+out:
+    sqlite3_finalize(stmt);
+    json_decref(fields);
+    return sqlite_write_end(st, db, rc, out, record);
+}
