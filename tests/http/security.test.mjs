@@ -345,9 +345,16 @@ test('security_invalid_token_on_every_read_route_that_reads_tokens_is_refused_wi
 });
 
 test('security_every_role_with_a_valid_token_may_call_every_read_route_it_is_allowed', async () => {
+  // A published case of 0101 (the partner token's organisation, so that it may read the
+  // history) with an adoption by 0147: every read route has something to show.
+  const caseId = await adminCase('published');
+  const adoptionId = await adminAdoption(caseId, '0147');
   for (const rule of policy.filter((r) => r.method === 'GET')) {
     for (const role of rule.roles) {
-      const requestPath = rule.path.replace('{code}', '0101');
+      const requestPath = rule.path
+        .replace('{code}', '0101')
+        .replace(/^\/v1\/adoptions\/\{id\}$/, `/v1/adoptions/${adoptionId}`)
+        .replace('{id}', caseId);
       const response = await request(hs, 'GET', requestPath, { headers: authFor(role) });
       assert.equal(response.status, 200, `${role} GET ${requestPath}: ${response.text}`);
     }
@@ -481,9 +488,39 @@ test('openapi_security_and_401_403_responses_match_the_policy_table', () => {
   assert.deepEqual(gaps, []);
 });
 
+const asAdmin = authFor('admin');
+
+/** Creates (as an admin) a case led by `org` and moves it to `status`; returns its id. */
+async function adminCase(status, org = '0101') {
+  const created = await request(hs, 'POST', '/v1/cases', {
+    headers: asAdmin,
+    body: { organisation_code: org, title: `Matrixsag ${++seq}`, summary: 'Til adgangsmatricen.', innovation_types: ['task'] },
+  });
+  assert.equal(created.status, 201, created.text);
+  const moves = { draft: [], published: ['submitted', 'in_review', 'published'] }[status];
+  for (const to of moves) {
+    const moved = await request(hs, 'POST', `/v1/cases/${created.body.id}/transitions`, { headers: asAdmin, body: { to } });
+    assert.equal(moved.status, 200, moved.text);
+  }
+  return created.body.id;
+}
+
+/** Records (as an admin) that `org` adopts case `caseId`; returns the adoption's id. */
+async function adminAdoption(caseId, org) {
+  const created = await request(hs, 'POST', `/v1/cases/${caseId}/adoptions`, {
+    headers: asAdmin,
+    body: { organisation_code: org, status: 'considering' },
+  });
+  assert.equal(created.status, 201, created.text);
+  return created.body.id;
+}
+
 /**
  * A request each non-GET route would accept from a role the policy allows. A new route without
- * an entry here fails its matrix tests until one is added.
+ * an entry here fails its matrix tests until one is added. Each sample makes what it needs
+ * (as an admin) so that it works for every role on its own: case writes target a draft of
+ * 0101, the partner token's organisation; adoption writes are for 0101 on a published case of
+ * 0147, so that the partner may record and change them.
  */
 const SAMPLES = {
   'POST /v1/organisations': () => ({
@@ -496,9 +533,56 @@ const SAMPLES = {
     headers: MERGE_PATCH,
     body: { name: `København ${++seq}` },
   }),
+  'POST /v1/cases': () => ({
+    path: '/v1/cases',
+    body: { organisation_code: '0101', title: `Matrixsag ${++seq}`, summary: 'Ny kladde.', innovation_types: ['vision'] },
+  }),
+  'PATCH /v1/cases/{id}': async () => ({
+    path: `/v1/cases/${await adminCase('draft')}`,
+    headers: MERGE_PATCH,
+    body: { scope: `Rettet ${++seq}` },
+  }),
+  'PUT /v1/organisations/{code}/cases/{external_id}': () => ({
+    path: `/v1/organisations/0101/cases/matrix-${++seq}`,
+    body: { title: 'Skubbet sag', summary: 'Fra partnerens system.', innovation_types: ['workflow'] },
+  }),
+  'POST /v1/cases/{id}/transitions': async () => ({
+    path: `/v1/cases/${await adminCase('draft')}/transitions`,
+    body: { to: 'submitted', note: 'Klar.' },
+  }),
+  'POST /v1/cases/{id}/adoptions': async () => ({
+    path: `/v1/cases/${await adminCase('published', '0147')}/adoptions`,
+    body: { organisation_code: '0101', status: 'considering' },
+  }),
+  'PATCH /v1/adoptions/{id}': async () => ({
+    path: `/v1/adoptions/${await adminAdoption(await adminCase('published', '0147'), '0101')}`,
+    headers: MERGE_PATCH,
+    body: { status: 'adapting' },
+  }),
+  'DELETE /v1/adoptions/{id}': async () => ({
+    path: `/v1/adoptions/${await adminAdoption(await adminCase('published', '0147'), '0101')}`,
+  }),
 };
 
-function sampleFor(rule) {
+/** What a refused sample must leave as it was: every case (as an admin lists them) and, for an
+ * adoption route, that adoption. */
+async function caseState(sample) {
+  const cases = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ limit: '200' });
+    if (cursor) query.set('cursor', cursor);
+    const page = await request(hs, 'GET', `/v1/cases?${query}`, { headers: asAdmin });
+    assert.equal(page.status, 200, page.text);
+    cases.push(...page.body.items);
+    cursor = page.body.next_cursor;
+  } while (cursor);
+  cases.sort((a, b) => (a.id < b.id ? -1 : 1));
+  const adoption = sample.path.startsWith('/v1/adoptions/') ? (await request(hs, 'GET', sample.path, { headers: asAdmin })).body : null;
+  return { cases, adoption };
+}
+
+async function sampleFor(rule) {
   const make = SAMPLES[`${rule.method} ${rule.path}`];
   assert.ok(make, `no sample request for ${rule.method} ${rule.path}: add one to SAMPLES`);
   return make();
@@ -511,7 +595,7 @@ for (const rule of policy.filter((r) => r.method !== 'GET')) {
     const allowed = rule.roles.includes(role);
     const name = `policy_matrix_${role}_${allowed ? 'can' : 'cannot'}_${rule.method.toLowerCase()}_${slug(rule.path)}`;
     test(name, async () => {
-      const sample = sampleFor(rule);
+      const sample = await sampleFor(rule);
       const call = () =>
         request(hs, rule.method, sample.path, { headers: { ...sample.headers, ...authFor(role) }, body: sample.body });
       if (allowed) {
@@ -519,7 +603,9 @@ for (const rule of policy.filter((r) => r.method !== 'GET')) {
         assert.ok(response.status >= 200 && response.status < 300, `${response.status}: ${response.text}`);
         return;
       }
+      const before = await caseState(sample);
       const response = await refused(hs, role === 'anonymous' ? 401 : 403, call);
+      assert.deepEqual(await caseState(sample), before, 'a refused request changed a case or an adoption');
       if (role === 'anonymous') assertUnauthorized(response, null);
       else assert.equal(response.body.type, 'urn:problem:coi:forbidden');
     });
