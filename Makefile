@@ -5,7 +5,7 @@
 CC ?= cc
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -I/usr/include/postgresql -pthread $(WARN)
-LIBS := -lulfius -lorcania -ljansson -ljwt -lpq -lsqlite3 -lstemmer -lmicrohttpd -pthread
+LIBS := -lulfius -lorcania -ljansson -ljwt -lpq -lsqlite3 -lstemmer -lmicrohttpd -lm -pthread
 
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -g
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

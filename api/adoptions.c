@@ -85,9 +85,15 @@ void adoptions_create(struct api_ctx *c)
     }
     check(errors, doc);
     const char *code = json_string_value(json_object_get(doc, "organisation_code"));
-    if (code != NULL && json_equal(json_object_get(doc, "organisation_code"),
-                                   json_object_get(kase, "organisation_code")))
-        problem_add_error(errors, "organisation_code", "the lead organisation runs the case already");
+    json_t *partner;
+    size_t i;
+    int runs = code != NULL && json_equal(json_object_get(doc, "organisation_code"),
+                                          json_object_get(kase, "organisation_code"));
+    json_array_foreach(json_object_get(kase, "partner_organisation_codes"), i, partner)
+        runs |= code != NULL && json_equal(json_object_get(doc, "organisation_code"), partner);
+    if (runs)
+        problem_add_error(errors, "organisation_code",
+                          "%s runs the case already (as its lead or a partner)", code);
     if (json_array_size(errors) > 0) {
         problem_send_errors(c, json_incref(errors), "the adoption has errors");
         goto out;

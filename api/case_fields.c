@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/http.h"
 #include "api/problem.h"
 #include "api/validate.h"
 #include "storage/storage.h"
@@ -34,9 +35,18 @@ const char *const CASE_WRITABLE[] = {
     "contact_email", "links", NULL,
 };
 
-const char *const CASE_READ_ONLY[] = {"id",          "status",       "government_levels",
-                                      "adoption_count", "regions_reached", "version",
-                                      "created_at",  "updated_at",   "published_at", NULL};
+/* evaluation_summary is not stored with the case: case_present fills it in. */
+const char *const CASE_READ_ONLY[] = {"id",
+                                      "status",
+                                      "government_levels",
+                                      "adoption_count",
+                                      "regions_reached",
+                                      "evaluation_summary",
+                                      "version",
+                                      "created_at",
+                                      "updated_at",
+                                      "published_at",
+                                      NULL};
 
 /* Fields shown as [] rather than null when absent. */
 static const char *const list_fields[] = {"partner_organisation_codes", "innovation_types", "tags",
@@ -131,7 +141,7 @@ static json_t *shown(const json_t *obj, const char *key, json_t *empty_list)
     return validate_in(key, list_fields) ? empty_list : json_null();
 }
 
-json_t *case_present(const json_t *record)
+json_t *case_present(const json_t *record, const json_t *summary)
 {
     json_t *out = json_object(), *empty = json_array();
     json_object_set(out, "id", json_object_get(record, "id"));
@@ -140,6 +150,13 @@ json_t *case_present(const json_t *record)
     for (const char *const *f = CASE_READ_ONLY; *f != NULL; f++)
         if (strcmp(*f, "id") != 0)
             json_object_set_new(out, *f, json_deep_copy(shown(record, *f, empty)));
+    if (summary != NULL)
+        json_object_set_new(out, "evaluation_summary", json_deep_copy(summary));
+    else
+        json_object_set_new(out, "evaluation_summary",
+                            json_pack("{s:i, s:i, s:n, s:i, s:[]}", "count", 0, "published_count",
+                                      0, "best_evidence_level", "documented_annual_savings_dkk",
+                                      0, "methods"));
     json_decref(empty);
     return out;
 }
@@ -155,20 +172,5 @@ json_t *case_writable(const json_t *record)
 
 json_t *case_changed_fields(const json_t *before, const json_t *after)
 {
-    json_t *changed = json_array();
-    /* CASE_WRITABLE is not sorted; collect, then sort by name. */
-    const char *names[64];
-    size_t n = 0;
-    for (const char *const *f = CASE_WRITABLE; *f != NULL && n < 64; f++)
-        if (!json_equal(json_object_get(before, *f), json_object_get(after, *f)))
-            names[n++] = *f;
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            const char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(changed, json_string(names[i]));
-    return changed;
+    return api_changed_fields(before, after, CASE_WRITABLE);
 }

@@ -14,8 +14,9 @@ extern const char *const CASE_READ_ONLY[];
 void case_check(json_t *errors, const json_t *doc);
 
 /* The representation of a storage record, fields in the contract's order, absent optional
- * fields as null (or [] for lists). Returns a new reference. */
-json_t *case_present(const json_t *record);
+ * fields as null (or [] for lists), with `summary` (borrowed; NULL: nothing documented) as
+ * evaluation_summary. Returns a new reference. */
+json_t *case_present(const json_t *record, const json_t *summary);
 
 /* The writable part of a storage record (what a writer would send to recreate it), with
  * absent fields filled as case_present shows them. Returns a new reference. */

@@ -1,151 +1,59 @@
-/* The review workflow of cases (POST /v1/cases/{id}/transitions) and their history. */
-#include <stdio.h>
-#include <string.h>
-
+/* The review workflow of cases: POST /v1/cases/{id}/transitions and GET /v1/cases/{id}/history,
+ * through the shared handlers of api/reviews.c. */
 #include "api/case_fields.h"
 #include "api/cases.h"
-#include "api/cursor.h"
-#include "api/problem.h"
+#include "api/reviews.h"
 #include "api/routes.h"
-#include "api/validate.h"
 #include "auth/policy.h"
 
-static const char *const statuses[] = {"draft",     "submitted",         "in_review",
-                                       "published", "changes_requested", "archived", NULL};
-
-/* Answers 409 naming the moves the workflow has from `from`. */
-static void illegal_move(struct api_ctx *c, const char *from, const char *to)
+static int load_case(struct api_ctx *c, json_t **out, json_t **out_case, const char **out_owner,
+                const char *id)
 {
-    json_t *allowed = workflow_moves_from(from);
-    char list[256] = "";
-    size_t i;
-    json_t *m;
-    json_array_foreach(allowed, i, m) {
-        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-        strncat(list, json_string_value(m), sizeof list - strlen(list) - 1);
-    }
-    char detail[512];
-    snprintf(detail, sizeof detail, "a %s case cannot move to %s; allowed: %s", from, to,
-             list[0] ? list : "none");
-    json_t *p = problem_body(409, detail, c->req->url_path, c->request_id);
-    json_object_set_new(p, "allowed_moves", allowed);
-    problem_send_json(c, 409, p);
+    if (case_load_visible(c, out, id) != 0)
+        return -1;
+    *out_case = NULL;
+    *out_owner = json_string_value(json_object_get(*out, "organisation_code"));
+    return 0;
 }
+
+static void send_case(struct api_ctx *c, int status, const json_t *record, const json_t *kase)
+{
+    (void)kase;
+    case_send(c, status, record);
+}
+
+static json_t *present_case(struct api_ctx *c, const json_t *record, const json_t *kase)
+{
+    (void)kase;
+    return case_represent(c, record);
+}
+
+static int may_see_history(const struct identity *who, const json_t *record, const json_t *kase)
+{
+    (void)kase;
+    return policy_may_see_history(who, record);
+}
+
+static const struct reviewed cases = {
+    .load = load_case,
+    .send = send_case,
+    .present = present_case,
+    .may_see_history = may_see_history,
+    .noun = "case",
+};
 
 void case_transitions_create(struct api_ctx *c)
 {
-    static const char *const fields[] = {"to", "note", NULL};
-    const char *id = api_path_param(c, "id");
-    json_t *errors = json_array(), *current = NULL, *record = NULL;
-    int rc = COI_OK;
-
-    if (!json_is_object(c->body)) {
-        problem_add_error(errors, "", "the body must be a JSON object {to, note}");
-        problem_send_errors(c, json_incref(errors), "the transition has errors");
-        goto out;
-    }
-    validate_fields(errors, c->body, fields, NULL);
-    const char *to = validate_enum(errors, c->body, "to", statuses, 1);
-    const char *note = validate_prose(errors, c->body, "note", 2000);
-    if (json_array_size(errors) > 0) {
-        problem_send_errors(c, json_incref(errors), "the transition has errors");
-        goto out;
-    }
-    for (int attempt = 0; attempt < 3; attempt++) {
-        json_decref(current);
-        current = NULL;
-        if (case_load_visible(c, &current, id) != 0)
-            goto out;
-        json_t *rep = case_present(current);
-        int holds = api_if_match_holds(c, rep);
-        json_decref(rep);
-        if (!holds) {
-            rc = COI_ECONFLICT;
-            break;
-        }
-        const char *from = json_string_value(json_object_get(current, "status"));
-        const char *owner = json_string_value(json_object_get(current, "organisation_code"));
-        if (!workflow_has_move(from, to)) {
-            illegal_move(c, from, to);
-            goto out;
-        }
-        if (!policy_may_move(&c->who, owner, from, to)) {
-            problem_send(c, 403, "the role %s may not move a case from %s to %s",
-                         auth_role_name(c->who.role), from, to);
-            goto out;
-        }
-        if (workflow_needs_note(to) && (note == NULL || note[strspn(note, " \t\r\n")] == '\0')) {
-            problem_add_error(errors, "note", "is required when requesting changes");
-            problem_send_errors(c, json_incref(errors), "the transition has errors");
-            goto out;
-        }
-        struct coi_actor actor = case_actor(c);
-        rc = c->storage->case_transition(c->storage, &record, id, to, note,
-                                         json_integer_value(json_object_get(current, "version")),
-                                         &actor);
-        if (rc != COI_ECONFLICT || api_header(c, "If-Match") != NULL)
-            break;
-    }
-    if (rc != COI_OK) {
-        problem_from_error(c, rc);
-        goto out;
-    }
-    api_send_resource(c, 200, case_present(record));
-out:
-    json_decref(errors);
-    json_decref(current);
-    json_decref(record);
+    struct reviewed r = cases;
+    r.transition = c->storage->case_transition;
+    r.history = c->storage->case_history;
+    review_transition(c, &r);
 }
 
 void case_history_list(struct api_ctx *c)
 {
-    static const char *const allowed[] = {"limit", "cursor", NULL};
-    json_t *errors = json_array(), *current = NULL, *entries = NULL, *after = NULL;
-    const char *id = api_path_param(c, "id");
-    json_int_t before = 0;
-    int limit;
-
-    if (api_query_check(c, allowed) != 0 || case_load_visible(c, &current, id) != 0)
-        goto out;
-    if (!policy_may_see_history(&c->who, current)) {
-        problem_send(c, 403, "the history is shown to the owner organisation, the centre's staff "
-                             "and steering members");
-        goto out;
-    }
-    validate_limit(errors, api_query(c, "limit"), 50, 200, &limit);
-    char fingerprint[17];
-    const char *bound[] = {id};
-    cursor_fingerprint(fingerprint, bound, 1);
-    const char *cursor = api_query(c, "cursor");
-    if (cursor != NULL) {
-        if (cursor_decode(&after, cursor, fingerprint) != COI_OK)
-            problem_add_error(errors, "cursor", "%s", coi_error_detail());
-        else if (!json_is_integer(after) || json_integer_value(after) < 1)
-            problem_add_error(errors, "cursor", "the cursor is not one this API issued");
-        else
-            before = json_integer_value(after);
-    }
-    if (json_array_size(errors) > 0) {
-        problem_send_errors(c, json_incref(errors), "the query string has errors");
-        goto out;
-    }
-    int rc = c->storage->case_history(c->storage, &entries, id, before, limit + 1);
-    if (rc != COI_OK) {
-        problem_from_error(c, rc);
-        goto out;
-    }
-    char token[256], *next = NULL;
-    if (json_array_size(entries) > (size_t)limit) {
-        json_array_remove(entries, (size_t)limit);
-        json_t *last = json_array_get(entries, (size_t)limit - 1);
-        if (cursor_encode(token, sizeof token, json_object_get(last, "version"), fingerprint) ==
-            COI_OK)
-            next = token;
-    }
-    api_send_page(c, json_incref(entries), next);
-out:
-    json_decref(errors);
-    json_decref(current);
-    json_decref(entries);
-    json_decref(after);
+    struct reviewed r = cases;
+    r.transition = c->storage->case_transition;
+    r.history = c->storage->case_history;
+    review_history(c, &r);
 }

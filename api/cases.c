@@ -58,10 +58,51 @@ int case_load_visible(struct api_ctx *c, json_t **out, const char *id)
     return 0;
 }
 
-/* Sends the case (a storage record, borrowed) with its ETag, or 304 for If-None-Match. */
-static void send_case(struct api_ctx *c, int status, const json_t *record)
+struct coi_evaluation_query case_viewer(const struct api_ctx *c)
 {
-    json_t *rep = case_present(record);
+    struct coi_evaluation_query q = {0};
+    q.see_all = c->who.role == ROLE_ADMIN || c->who.role == ROLE_EDITOR ||
+                c->who.role == ROLE_STEERING;
+    q.viewer_org = c->who.role == ROLE_PARTNER ? c->who.org : NULL;
+    return q;
+}
+
+/* The evaluation summaries of the cases in `records` (an array), for the caller: an object by
+ * case id (new reference), or NULL when storage fails (a problem was sent). */
+static json_t *summaries_of(struct api_ctx *c, const json_t *records)
+{
+    size_t n = json_array_size(records), i;
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    json_t *item, *out = NULL;
+    json_array_foreach(records, i, item) ids[i] = json_string_value(json_object_get(item, "id"));
+    struct coi_evaluation_query q = case_viewer(c);
+    int rc = c->storage->evaluation_summaries(c->storage, &out, ids, n, &q);
+    free(ids);
+    if (rc != COI_OK) {
+        problem_from_error(c, rc);
+        return NULL;
+    }
+    return out;
+}
+
+json_t *case_represent(struct api_ctx *c, const json_t *record)
+{
+    json_t *one = json_pack("[O]", record);
+    json_t *summaries = summaries_of(c, one);
+    json_decref(one);
+    if (summaries == NULL)
+        return NULL;
+    json_t *rep = case_present(
+        record, json_object_get(summaries, json_string_value(json_object_get(record, "id"))));
+    json_decref(summaries);
+    return rep;
+}
+
+void case_send(struct api_ctx *c, int status, const json_t *record)
+{
+    json_t *rep = case_represent(c, record);
+    if (rep == NULL)
+        return;
     if (status == 200 && api_not_modified(c, rep)) {
         json_decref(rep);
         return;
@@ -71,7 +112,8 @@ static void send_case(struct api_ctx *c, int status, const json_t *record)
 
 void cases_list(struct api_ctx *c)
 {
-    static const char *const allowed[] = {"status", "organisation_code", "limit", "cursor", NULL};
+    static const char *const allowed[] = {"status", "organisation_code", "has_evaluation",
+                                          "min_evidence_level", "limit", "cursor", NULL};
     json_t *errors = json_array(), *params = json_object(), *after = NULL, *items = NULL;
     struct coi_case_query q = {0};
     int limit;
@@ -86,11 +128,21 @@ void cases_list(struct api_ctx *c)
     validate_enum(errors, params, "status", statuses, 0);
     validate_code(errors, params, "organisation_code", 0, 1);
     validate_limit(errors, api_query(c, "limit"), 50, 200, &limit);
+    const char *has = api_query(c, "has_evaluation"), *level = api_query(c, "min_evidence_level");
+    if (has != NULL && strcmp(has, "true") != 0 && strcmp(has, "false") != 0)
+        problem_add_error(errors, "has_evaluation", "must be true or false");
+    else if (has != NULL)
+        q.has_evaluation = strcmp(has, "true") == 0 ? 1 : 2;
+    if (level != NULL && (strlen(level) != 1 || level[0] < '1' || level[0] > '5'))
+        problem_add_error(errors, "min_evidence_level", "must be an integer from 1 to 5");
+    else if (level != NULL)
+        q.min_evidence_level = level[0] - '0';
 
     /* A cursor is bound to the filters and to who asked (visibility shapes the order). */
     char fingerprint[17];
-    const char *bound[] = {q.status, q.organisation_code, auth_role_name(c->who.role), c->who.org};
-    cursor_fingerprint(fingerprint, bound, 4);
+    const char *bound[] = {q.status, q.organisation_code, has, level, auth_role_name(c->who.role),
+                           c->who.org};
+    cursor_fingerprint(fingerprint, bound, 6);
     const char *cursor = api_query(c, "cursor");
     if (cursor != NULL) {
         if (cursor_decode(&after, cursor, fingerprint) != COI_OK)
@@ -108,9 +160,9 @@ void cases_list(struct api_ctx *c)
         problem_send_errors(c, json_incref(errors), "the query string has errors");
         goto out;
     }
-    q.see_all = c->who.role == ROLE_ADMIN || c->who.role == ROLE_EDITOR ||
-                c->who.role == ROLE_STEERING;
-    q.viewer_org = c->who.role == ROLE_PARTNER ? c->who.org : NULL;
+    struct coi_evaluation_query viewer = case_viewer(c);
+    q.see_all = viewer.see_all;
+    q.viewer_org = viewer.viewer_org;
     q.limit = limit + 1;
     int rc = c->storage->case_list(c->storage, &items, &q);
     if (rc != COI_OK) {
@@ -127,9 +179,16 @@ void cases_list(struct api_ctx *c)
             next = token;
         json_decref(key);
     }
+    json_t *summaries = summaries_of(c, items);
+    if (summaries == NULL)
+        goto out;
     json_t *shown = json_array(), *item;
     size_t i;
-    json_array_foreach(items, i, item) json_array_append_new(shown, case_present(item));
+    json_array_foreach(items, i, item) {
+        const char *id = json_string_value(json_object_get(item, "id"));
+        json_array_append_new(shown, case_present(item, json_object_get(summaries, id)));
+    }
+    json_decref(summaries);
     api_send_page(c, shown, next);
 out:
     json_decref(items);
@@ -189,7 +248,7 @@ void cases_create(struct api_ctx *c)
     snprintf(location, sizeof location, "/v1/cases/%s",
              json_string_value(json_object_get(record, "id")));
     api_set_header(c, "Location", location);
-    send_case(c, 201, record);
+    case_send(c, 201, record);
 out:
     json_decref(errors);
     json_decref(doc);
@@ -203,7 +262,7 @@ void cases_get(struct api_ctx *c)
     json_t *record = NULL;
     if (case_load_visible(c, &record, api_path_param(c, "id")) != 0)
         return;
-    send_case(c, 200, record);
+    case_send(c, 200, record);
     json_decref(record);
 }
 
@@ -234,6 +293,42 @@ static json_t *merge(struct api_ctx *c, json_t *errors, const json_t *current, c
     return fixed;
 }
 
+/* The rules between a changed case and the rest: the organisations running it (lead and
+ * partners) are not among its adopters, and it is not its own inspiration. Errors go to
+ * `errors`; returns a storage code when the adoptions cannot be read. */
+static int check_against_case(struct api_ctx *c, json_t *errors, const json_t *current,
+                              const json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(current, "id"));
+    const char *inspired = json_string_value(json_object_get(doc, "inspired_by_case_id"));
+    if (inspired != NULL && strcmp(inspired, id) == 0)
+        problem_add_error(errors, "inspired_by_case_id", "a case cannot be its own inspiration");
+    if (json_equal(json_object_get(doc, "organisation_code"),
+                   json_object_get(current, "organisation_code")) &&
+        json_equal(json_object_get(doc, "partner_organisation_codes"),
+                   json_object_get(current, "partner_organisation_codes")))
+        return COI_OK;
+    json_t *adoptions = NULL, *a;
+    size_t i;
+    /* At most one adoption per organisation: a page of 1000 holds them all. */
+    int rc = c->storage->adoption_list(c->storage, &adoptions, id, NULL, 1000);
+    json_array_foreach(adoptions, i, a) {
+        json_t *org = json_object_get(a, "organisation_code"), *p;
+        size_t j;
+        if (json_equal(org, json_object_get(doc, "organisation_code")))
+            problem_add_error(errors, "organisation_code",
+                              "%s has adopted this case; an adopter cannot lead it",
+                              json_string_value(org));
+        json_array_foreach(json_object_get(doc, "partner_organisation_codes"), j, p)
+            if (json_equal(org, p))
+                problem_add_error(errors, "partner_organisation_codes",
+                                  "%s has adopted this case; an adopter cannot be a partner",
+                                  json_string_value(org));
+    }
+    json_decref(adoptions);
+    return rc;
+}
+
 /* Writes `doc` over the case `current` (version checked) as one update with its history
  * entry; sends the result. Returns the storage code (ECONFLICT lets the caller retry). */
 static int write_update(struct api_ctx *c, const json_t *current, json_t *doc, int status)
@@ -243,7 +338,7 @@ static int write_update(struct api_ctx *c, const json_t *current, json_t *doc, i
     int rc = COI_OK;
     json_decref(before);
     if (json_array_size(changed) == 0) {
-        send_case(c, status, current); /* nothing to change: no new version, no history */
+        case_send(c, status, current); /* nothing to change: no new version, no history */
         json_decref(changed);
         return COI_OK;
     }
@@ -254,7 +349,7 @@ static int write_update(struct api_ctx *c, const json_t *current, json_t *doc, i
                                  &actor, changed);
     json_decref(changed);
     if (rc == COI_OK)
-        send_case(c, status, record);
+        case_send(c, status, record);
     json_decref(record);
     return rc;
 }
@@ -281,7 +376,9 @@ void cases_patch(struct api_ctx *c)
         errors = json_array();
         if (case_load_visible(c, &current, id) != 0)
             goto out;
-        json_t *rep = case_present(current);
+        json_t *rep = case_represent(c, current);
+        if (rep == NULL)
+            goto out;
         int holds = api_if_match_holds(c, rep);
         json_decref(rep);
         if (!holds) {
@@ -294,6 +391,8 @@ void cases_patch(struct api_ctx *c)
         }
         doc = merge(c, errors, current, c->body);
         case_check(errors, doc);
+        if ((rc = check_against_case(c, errors, current, doc)) != COI_OK)
+            break;
         if (json_array_size(errors) > 0) {
             problem_send_errors(c, json_incref(errors), "the patch has errors");
             goto out;
@@ -364,24 +463,46 @@ void cases_put_external(struct api_ctx *c)
                 snprintf(location, sizeof location, "/v1/cases/%s",
                          json_string_value(json_object_get(record, "id")));
                 api_set_header(c, "Location", location);
-                send_case(c, 201, record);
+                case_send(c, 201, record);
             }
             break;
         }
         if (rc != COI_OK)
             break;
+        if (api_header(c, "If-None-Match") != NULL) {
+            /* A create-only request (If-None-Match: *) and the case exists: nothing is written.
+             * If-Match alone is checked only when the body changes something, so that a
+             * retried PUT of the same body succeeds. */
+            json_t *rep = case_represent(c, current);
+            if (rep == NULL)
+                goto out;
+            int holds = api_if_match_holds(c, rep);
+            json_decref(rep);
+            if (!holds) {
+                rc = COI_ECONFLICT;
+                break;
+            }
+        }
         json_t *before = case_writable(current);
         int same = json_equal(before, doc);
         json_decref(before);
         if (same) {
-            send_case(c, 200, current);
+            case_send(c, 200, current);
             break;
+        }
+        if ((rc = check_against_case(c, errors, current, doc)) != COI_OK)
+            break;
+        if (json_array_size(errors) > 0) {
+            problem_send_errors(c, json_incref(errors), "the case has errors");
+            goto out;
         }
         if (!policy_may_edit_case(&c->who, current)) {
             problem_send(c, 403, "a partner edits its cases only while draft or changes_requested");
             goto out;
         }
-        json_t *rep = case_present(current);
+        json_t *rep = case_represent(c, current);
+        if (rep == NULL)
+            goto out;
         int holds = api_if_match_holds(c, rep);
         json_decref(rep);
         if (!holds) {

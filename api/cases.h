@@ -11,4 +11,15 @@ struct coi_actor case_actor(const struct api_ctx *c);
  * the storage error) and returns -1. */
 int case_load_visible(struct api_ctx *c, json_t **out, const char *id);
 
+/* The visibility fields (see_all, viewer_org) of an evaluation query for the caller. */
+struct coi_evaluation_query case_viewer(const struct api_ctx *c);
+
+/* The case's representation for the caller (with its evaluation_summary), a new reference;
+ * NULL when the summary cannot be read (a problem was sent). */
+json_t *case_represent(struct api_ctx *c, const json_t *record);
+
+/* Sends the case (a storage record, borrowed) with its ETag; for 200, answers 304 when
+ * If-None-Match lists it. */
+void case_send(struct api_ctx *c, int status, const json_t *record);
+
 #endif

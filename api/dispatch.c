@@ -218,8 +218,10 @@ int api_dispatch(const struct _u_request *req, struct _u_response *res, void *us
         problem_send(&c, 404, "no resource at this path");
         return finish(&c, &start);
     }
+    static const char *const no_parameters[] = {NULL};
     if (!policy_ignores_token(policy_find(c.route->method, c.route->path)) &&
-        (api_parse_query(&c, req->http_url) != 0 || authenticate(&c) != 0 || authorize(&c) != 0))
+        (api_parse_query(&c, req->http_url) != 0 || authenticate(&c) != 0 ||
+         authorize(&c) != 0 || (!c.route->takes_query && api_query_check(&c, no_parameters) != 0)))
         return finish(&c, &start);
     if (c.route->body != BODY_NONE && read_body(&c) != 0)
         return finish(&c, &start);

@@ -9,6 +9,10 @@
 
 #include "api/problem.h"
 
+/* How every JSON body is written (and hashed for its ETag): compact, reals to 15 digits so
+ * that 0.33 is written 0.33. */
+#define API_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
 void api_ctx_clear(struct api_ctx *c)
 {
     for (size_t i = 0; i < c->path_count; i++) {
@@ -164,7 +168,7 @@ int api_parse_query(struct api_ctx *c, const char *raw_url)
 
 static void send_text(struct api_ctx *c, int status, const char *content_type, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = json_dumps(body, API_JSON_FLAGS);
     json_decref(body);
     if (text == NULL) {
         ulfius_set_string_body_response(c->res, 500, "");
@@ -222,7 +226,7 @@ void api_send_empty(struct api_ctx *c, int status)
 
 void api_etag_of(char *out, size_t len, const json_t *representation)
 {
-    char *text = json_dumps(representation, JSON_COMPACT);
+    char *text = json_dumps(representation, API_JSON_FLAGS);
     uint64_t h = 1469598103934665603ULL;
     for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
         h ^= *p;
@@ -263,7 +267,7 @@ int api_not_modified(struct api_ctx *c, const json_t *representation)
 {
     const char *header = api_header(c, "If-None-Match");
     char etag[24];
-    if (header == NULL)
+    if (header == NULL || strcmp(c->req->http_verb, "GET") != 0)
         return 0;
     api_etag_of(etag, sizeof etag, representation);
     if (!api_etag_listed(header, etag))
@@ -275,12 +279,15 @@ int api_not_modified(struct api_ctx *c, const json_t *representation)
 
 int api_if_match_holds(const struct api_ctx *c, const json_t *representation)
 {
-    const char *header = api_header(c, "If-Match");
+    const char *match = api_header(c, "If-Match"), *none = api_header(c, "If-None-Match");
     char etag[24];
-    if (header == NULL)
+    if (match == NULL && none == NULL)
         return 1;
     api_etag_of(etag, sizeof etag, representation);
-    return api_etag_listed(header, etag);
+    /* On a write, If-None-Match fails when it lists the existing representation (or is "*":
+     * the client meant to create, and something exists) -- RFC 9110, 13.1.2. */
+    return (match == NULL || api_etag_listed(match, etag)) &&
+           (none == NULL || !api_etag_listed(none, etag));
 }
 
 int64_t api_record_take_version(json_t *record)
@@ -288,6 +295,27 @@ int64_t api_record_take_version(json_t *record)
     int64_t v = (int64_t)json_integer_value(json_object_get(record, "version"));
     json_object_del(record, "version");
     return v;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *api_changed_fields(const json_t *before, const json_t *after, const char *const *fields)
+{
+    const char *names[64];
+    size_t n = 0;
+    for (; *fields != NULL && n < 64; fields++) {
+        json_t *x = json_object_get(before, *fields), *y = json_object_get(after, *fields);
+        if ((x == NULL) != (y == NULL) || (x != NULL && !json_equal(x, y)))
+            names[n++] = *fields;
+    }
+    qsort(names, n, sizeof names[0], compare_names);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(out, json_string(names[i]));
+    return out;
 }
 
 int api_utf8_valid(const char *s, size_t len)

@@ -90,16 +90,21 @@ int api_etag_listed(const char *header, const char *etag);
 /* Sends a single resource (stolen) with its ETag. */
 void api_send_resource(struct api_ctx *c, int status, json_t *representation);
 
-/* When If-None-Match lists the representation's ETag, sends 304 (with the ETag) and returns 1;
- * else 0. The representation is borrowed. */
+/* On a GET whose If-None-Match lists the representation's ETag, sends 304 (with the ETag) and
+ * returns 1; else 0. The representation is borrowed. */
 int api_not_modified(struct api_ctx *c, const json_t *representation);
 
-/* 1 when there is no If-Match header or it lists the representation's ETag. */
+/* The preconditions of a write on an existing resource: 1 when If-Match (if any) lists the
+ * representation's ETag and If-None-Match (if any) does not (nor is "*"). 0 means 412. */
 int api_if_match_holds(const struct api_ctx *c, const json_t *representation);
 
 /* Takes the "version" out of a storage record (which the API shows only as the ETag),
  * returning it; the record is changed in place. */
 int64_t api_record_take_version(json_t *record);
+
+/* The names in `fields` (NULL-terminated) whose values differ between `before` and `after`,
+ * sorted by name (new array): the changed_fields of a history entry. */
+json_t *api_changed_fields(const json_t *before, const json_t *after, const char *const *fields);
 
 /* 1 when `s` is valid UTF-8 without NUL bytes. */
 int api_utf8_valid(const char *s, size_t len);

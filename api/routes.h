@@ -21,6 +21,8 @@ struct route {
     api_handler handler;
     enum route_body body;
     const char *summary;
+    int takes_query; /* 1: the handler reads query parameters (and checks them); 0: any query
+                        parameter is refused with 422 before the handler runs */
 };
 
 extern const struct route routes[];
@@ -58,5 +60,13 @@ void adoptions_create(struct api_ctx *c);
 void adoptions_get(struct api_ctx *c);
 void adoptions_patch(struct api_ctx *c);
 void adoptions_delete(struct api_ctx *c);
+void evaluations_list(struct api_ctx *c);
+void evaluations_get(struct api_ctx *c);
+void evaluations_patch(struct api_ctx *c);
+void evaluations_delete(struct api_ctx *c);
+void case_evaluations_list(struct api_ctx *c);
+void case_evaluations_create(struct api_ctx *c);
+void evaluation_transitions_create(struct api_ctx *c);
+void evaluation_history_list(struct api_ctx *c);
 
 #endif

@@ -50,6 +50,15 @@ const struct policy_rule policy_rules[] = {
     {"GET", "/v1/adoptions/{id}", EVERYONE},
     {"PATCH", "/v1/adoptions/{id}", ADMIN | EDITOR | PARTNER},
     {"DELETE", "/v1/adoptions/{id}", ADMIN | EDITOR | PARTNER},
+    /* Evaluations follow their case: the object rules below decide which ones. */
+    {"GET", "/v1/evaluations", EVERYONE},
+    {"GET", "/v1/evaluations/{id}", EVERYONE},
+    {"PATCH", "/v1/evaluations/{id}", ADMIN | EDITOR | PARTNER},
+    {"DELETE", "/v1/evaluations/{id}", ADMIN | EDITOR | PARTNER},
+    {"GET", "/v1/cases/{id}/evaluations", EVERYONE},
+    {"POST", "/v1/cases/{id}/evaluations", ADMIN | EDITOR | PARTNER},
+    {"POST", "/v1/evaluations/{id}/transitions", ADMIN | EDITOR | PARTNER},
+    {"GET", "/v1/evaluations/{id}/history", ADMIN | EDITOR | STEERING | PARTNER},
 };
 const unsigned policy_rule_count = sizeof policy_rules / sizeof policy_rules[0];
 
@@ -126,6 +135,28 @@ int policy_may_see_history(const struct identity *who, const json_t *record)
 int policy_may_write_adoption(const struct identity *who, const char *organisation_code)
 {
     return is_staff(who) || (who->role == ROLE_PARTNER && strcmp(organisation_code, who->org) == 0);
+}
+
+int policy_may_see_evaluation(const struct identity *who, const json_t *evaluation,
+                              const json_t *kase)
+{
+    if (is_staff(who) || who->role == ROLE_STEERING)
+        return 1;
+    return policy_may_see_case(who, kase) &&
+           (strcmp(text(evaluation, "status"), "published") == 0 || owns(who, kase));
+}
+
+int policy_may_add_evaluation(const struct identity *who, const json_t *kase)
+{
+    return is_staff(who) || owns(who, kase);
+}
+
+int policy_may_edit_evaluation(const struct identity *who, const json_t *evaluation,
+                               const json_t *kase)
+{
+    const char *status = text(evaluation, "status");
+    return is_staff(who) || (owns(who, kase) && strcmp(status, "published") != 0 &&
+                             strcmp(status, "archived") != 0);
 }
 
 /* ---- The review workflow ----------------------------------------------------------------------

@@ -52,6 +52,20 @@ int policy_may_see_history(const struct identity *who, const json_t *record);
  * organisation only. */
 int policy_may_write_adoption(const struct identity *who, const char *organisation_code);
 
+/* Evaluations (each with the case it belongs to): editors, admins and steering members see
+ * all; others see an evaluation of a case they may see when it is published, and the case's
+ * own organisation (partner) sees all of its case's evaluations. */
+int policy_may_see_evaluation(const struct identity *who, const json_t *evaluation,
+                              const json_t *kase);
+
+/* Editors and admins add evaluations to any case; a partner to its own organisation's cases. */
+int policy_may_add_evaluation(const struct identity *who, const json_t *kase);
+
+/* Editors and admins edit and delete at any time; the case's organisation (partner) while the
+ * evaluation is not yet published (nor archived). */
+int policy_may_edit_evaluation(const struct identity *who, const json_t *evaluation,
+                               const json_t *kase);
+
 /* ---- The review workflow, shared by every reviewed resource ---- */
 
 /* 1 when the workflow has a move from `from` to `to`. */

@@ -23,7 +23,11 @@ int storage_register(const struct coi_storage *s)
         s->case_list == NULL || s->case_get == NULL || s->case_get_by_external_id == NULL ||
         s->case_create == NULL || s->case_update == NULL || s->case_transition == NULL ||
         s->case_history == NULL || s->adoption_create == NULL || s->adoption_get == NULL ||
-        s->adoption_list == NULL || s->adoption_update == NULL || s->adoption_delete == NULL)
+        s->adoption_list == NULL || s->adoption_update == NULL || s->adoption_delete == NULL ||
+        s->evaluation_create == NULL || s->evaluation_get == NULL ||
+        s->evaluation_list == NULL || s->evaluation_update == NULL ||
+        s->evaluation_transition == NULL || s->evaluation_history == NULL ||
+        s->evaluation_delete == NULL || s->evaluation_summaries == NULL)
         return coi_error_set(COI_EINVALID, NULL, "storage backend lacks a required callback");
     return COI_OK;
 }

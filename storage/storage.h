@@ -81,6 +81,27 @@ struct coi_case_query {
     const char *after_updated_at;  /* with after_id */
     const char *after_id;
     int limit;                     /* >= 1 */
+    /* Evaluations of the case that the same viewer may see (the visibility rule of struct
+     * coi_evaluation_query, with the same see_all and viewer_org): */
+    int has_evaluation;            /* 0: any case, 1: with one at least, 2: with none */
+    int min_evidence_level;        /* 0: any, else 1..5: with one at least at this level */
+};
+
+/* Filters for listing evaluations, in creation order (id ascending; ids are time-ordered),
+ * keyset after_id. NULL/0 = no filter. Visibility (the same rule as auth/policy.c): see_all
+ * shows every evaluation; otherwise an evaluation is shown when its case is visible (case
+ * published, or led by or partnered with viewer_org) AND (the evaluation is published OR its
+ * case is led by viewer_org). */
+struct coi_evaluation_query {
+    int see_all;
+    const char *viewer_org;
+    const char *case_id;
+    const char *method;
+    int evidence_level;            /* 1..5, 0 = any */
+    const char *evaluator_kind;
+    const char *status;
+    const char *after_id;
+    int limit;                     /* >= 1 */
 };
 
 struct coi_storage {
@@ -166,6 +187,37 @@ struct coi_storage {
     int (*adoption_update)(struct coi_storage *s, json_t **out, const char *id, const json_t *a,
                            int64_t expected_version);
     int (*adoption_delete)(struct coi_storage *s, const char *id, int64_t expected_version);
+
+    /* Evaluations of cases. A record holds the content fields exactly as written (everything
+     * in `e` except case_id) plus id, case_id, status, version, created_at, updated_at,
+     * published_at (null until first published). Writes append history entries exactly like
+     * cases ("created" version 1 status draft, "updated", "transition" with changed_fields
+     * ["status"]) in the same transaction, in the evaluation's own history. create checks the
+     * case exists (COI_ENOTFOUND). update/transition/delete match expected_version (-1: no
+     * check; COI_ECONFLICT / COI_ENOTFOUND). delete removes the evaluation and its history. */
+    int (*evaluation_create)(struct coi_storage *s, json_t **out, const char *case_id,
+                             const json_t *e, const struct coi_actor *actor,
+                             const json_t *changed_fields);
+    int (*evaluation_get)(struct coi_storage *s, json_t **out, const char *id);
+    int (*evaluation_list)(struct coi_storage *s, json_t **out,
+                           const struct coi_evaluation_query *q);
+    int (*evaluation_update)(struct coi_storage *s, json_t **out, const char *id,
+                             const json_t *e, int64_t expected_version,
+                             const struct coi_actor *actor, const json_t *changed_fields);
+    int (*evaluation_transition)(struct coi_storage *s, json_t **out, const char *id,
+                                 const char *to, const char *note, int64_t expected_version,
+                                 const struct coi_actor *actor);
+    int (*evaluation_history)(struct coi_storage *s, json_t **out, const char *id,
+                              int64_t before_version, int limit);
+    int (*evaluation_delete)(struct coi_storage *s, const char *id, int64_t expected_version);
+    /* For each of the `n` case ids, what the evaluations visible under `q`'s visibility
+     * fields (see_all, viewer_org; other fields ignored) document: an object mapping each
+     * case id to {count, published_count, best_evidence_level (int or null),
+     * documented_annual_savings_dkk (sum of economic.annual_savings_dkk, 0 when none),
+     * methods (sorted distinct)}. One round trip. */
+    int (*evaluation_summaries)(struct coi_storage *s, json_t **out,
+                                const char *const *case_ids, size_t n,
+                                const struct coi_evaluation_query *q);
 };
 
 /* The content fields of a case: what a writer sends besides organisation_code, external_id

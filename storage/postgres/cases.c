@@ -53,8 +53,12 @@ static const char GET_BY_EXTERNAL_ID_SQL[] =
     "SELECT " CASE_RECORD " FROM cases c"
     " WHERE c.organisation_code = $1::text AND c.external_id = $2::text";
 
-/* Visibility ($1 see_all, $2 viewer_org), filters ($3 lead, $4 status), the keyset cursor
- * ($5 updated_at, $6 id) and the limit ($7, NULL: none) in one static statement. */
+/* The evaluations of case row `c` its viewer may see ($1 see_all, $2 viewer_org). */
+#define VISIBLE_EVALUATIONS "evaluations e WHERE e.case_id = c.id AND " PG_EVALUATION_VISIBLE
+
+/* Visibility ($1 see_all, $2 viewer_org), filters ($3 lead, $4 status, $8 has_evaluation,
+ * $9 min_evidence_level), the keyset cursor ($5 updated_at, $6 id) and the limit ($7, NULL:
+ * none) in one static statement. */
 static const char LIST_SQL[] =
     "SELECT " CASE_RECORD " FROM cases c"
     " WHERE ($1::boolean OR c.status = 'published' OR c.organisation_code = $2::text"
@@ -63,17 +67,15 @@ static const char LIST_SQL[] =
     " AND ($3::text IS NULL OR c.organisation_code = $3::text)"
     " AND ($4::text IS NULL OR c.status = $4::text)"
     " AND ($5::timestamptz IS NULL OR (c.updated_at, c.id) < ($5::timestamptz, $6::text))"
+    " AND ($8::integer NOT IN (1, 2)"
+    " OR ($8::integer = 1) = EXISTS (SELECT 1 FROM " VISIBLE_EVALUATIONS "))"
+    " AND ($9::integer <= 0"
+    " OR EXISTS (SELECT 1 FROM " VISIBLE_EVALUATIONS " AND e.evidence_level >= $9::integer))"
     " ORDER BY c.updated_at DESC, c.id DESC LIMIT $7::bigint";
-
-/* A history entry of the row aliased `h`, as JSON text. */
-#define HISTORY_ENTRY                                                                              \
-    "jsonb_build_object('version', h.version, 'actor', h.actor, 'action', h.action,"               \
-    " 'from_status', h.from_status, 'to_status', h.to_status, 'note', h.note,"                     \
-    " 'changed_fields', h.changed_fields, 'at', " PG_ISO_UTC("h.at") ")::text"
 
 /* No row: the case is absent; one row with a NULL entry: it has no entries in range. */
 static const char HISTORY_SQL[] =
-    "SELECT h.entry FROM cases c LEFT JOIN LATERAL (SELECT h.version, " HISTORY_ENTRY " AS entry"
+    "SELECT h.entry FROM cases c LEFT JOIN LATERAL (SELECT h.version, " PG_HISTORY_ENTRY " AS entry"
     " FROM case_history h WHERE h.case_id = c.id AND ($2::bigint <= 0 OR h.version < $2::bigint)"
     " ORDER BY h.version DESC LIMIT $3::bigint) h ON true"
     " WHERE c.id = $1::text ORDER BY h.version DESC";
@@ -136,8 +138,8 @@ int pg_case_list(struct coi_storage *s, json_t **out, const struct coi_case_quer
 {
     struct pg_storage *pg = (struct pg_storage *)s;
     static const struct coi_case_query all = {.see_all = 1};
-    char limit[24];
-    const char *params[7], *state;
+    char limit[24], has_evaluation[24], min_evidence_level[24];
+    const char *params[9], *state;
     PGconn *conn = NULL;
     PGresult *res = NULL;
     int rc;
@@ -153,9 +155,13 @@ int pg_case_list(struct coi_storage *s, json_t **out, const struct coi_case_quer
     params[4] = q->after_updated_at;
     params[5] = q->after_id;
     params[6] = q->limit > 0 ? limit : NULL;
+    snprintf(has_evaluation, sizeof has_evaluation, "%d", q->has_evaluation);
+    snprintf(min_evidence_level, sizeof min_evidence_level, "%d", q->min_evidence_level);
+    params[7] = has_evaluation;
+    params[8] = min_evidence_level;
     if ((rc = pg_acquire(pg, &conn)) != COI_OK)
         return rc;
-    res = PQexecParams(conn, LIST_SQL, 7, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(conn, LIST_SQL, 9, NULL, params, NULL, NULL, 0);
     state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     /* A data exception can only come from the cursor's time ($5), which clients hand back and
      * may have made up. */
@@ -269,9 +275,7 @@ static json_t *string_or_null(const char *s)
     return s != NULL ? json_string(s) : json_null();
 }
 
-/* The actor as history stores it, JSON text into *out (caller frees). party and org appear
- * only when set. */
-static int actor_text(char **out, const struct coi_actor *actor)
+int pg_actor_text(char **out, const struct coi_actor *actor)
 {
     json_t *o = json_object();
     int failed;
@@ -279,7 +283,7 @@ static int actor_text(char **out, const struct coi_actor *actor)
     *out = NULL;
     if (actor == NULL) {
         json_decref(o);
-        return coi_error_set(COI_EINVALID, NULL, "a write of a case needs an actor");
+        return coi_error_set(COI_EINVALID, NULL, "a write needs an actor");
     }
     failed =
         o == NULL || json_object_set_new(o, "sub", string_or_null(actor->sub)) != 0 ||
@@ -338,7 +342,7 @@ static int case_input_read(struct case_input *in, const json_t *c, const struct 
     if (in->partners != NULL && !json_is_array(in->partners))
         return coi_error_set(COI_EINVALID, "partner_organisation_codes",
                              "partner_organisation_codes must be an array");
-    if ((rc = partners_check(in)) != COI_OK || (rc = actor_text(&in->actor, actor)) != COI_OK)
+    if ((rc = partners_check(in)) != COI_OK || (rc = pg_actor_text(&in->actor, actor)) != COI_OK)
         return rc;
     if ((doc = json_object()) == NULL)
         return coi_error_set(COI_ENOMEM, NULL, "out of memory");
@@ -541,7 +545,7 @@ int pg_case_transition(struct coi_storage *s, json_t **out, const char *id, cons
     int rc;
 
     *out = NULL;
-    if ((rc = actor_text(&actor_json, actor)) != COI_OK)
+    if ((rc = pg_actor_text(&actor_json, actor)) != COI_OK)
         goto out;
     if (to == NULL) {
         rc = coi_error_set(COI_EINVALID, "status", "a transition needs a status to move to");

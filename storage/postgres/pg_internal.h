@@ -27,6 +27,31 @@ struct pg_storage {
  * of that setting. */
 #define PG_ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
+/* A history entry (of a case or an evaluation) of the row aliased `h`, as JSON text. */
+#define PG_HISTORY_ENTRY                                                                           \
+    "jsonb_build_object('version', h.version, 'actor', h.actor, 'action', h.action,"               \
+    " 'from_status', h.from_status, 'to_status', h.to_status, 'note', h.note,"                     \
+    " 'changed_fields', h.changed_fields, 'at', " PG_ISO_UTC("h.at") ")::text"
+
+/* The evaluation record of the row aliased `e`, as JSON text: the content fields of `doc`
+ * plus the columns (laid out by hand, see cases.c). */
+/* clang-format off */
+#define PG_EVALUATION_RECORD                                                                       \
+    "(e.doc || jsonb_build_object('id', e.id, 'case_id', e.case_id, 'status', e.status,"           \
+    " 'version', e.version,"                                                                       \
+    " 'published_at', " PG_ISO_UTC("e.published_at") ","                                           \
+    " 'updated_at', " PG_ISO_UTC("e.updated_at") ","                                               \
+    " 'created_at', " PG_ISO_UTC("e.created_at") "))::text"
+/* clang-format on */
+
+/* Whether the evaluation aliased `e` of the case aliased `c` is visible under $1 (see_all,
+ * boolean) and $2 (viewer_org, text): the rule of struct coi_evaluation_query. A case its
+ * viewer leads is visible to it, so that half needs no case check of its own. */
+#define PG_EVALUATION_VISIBLE                                                                      \
+    "($1::boolean OR c.organisation_code = $2::text OR (e.status = 'published'"                    \
+    " AND (c.status = 'published' OR EXISTS (SELECT 1 FROM case_partners p"                        \
+    " WHERE p.case_id = c.id AND p.organisation_code = $2::text))))"
+
 /* Takes a connection from the pool (COI_EUNAVAILABLE when none can be had in time). */
 int pg_acquire(struct pg_storage *pg, PGconn **out);
 
@@ -71,7 +96,13 @@ void pg_log(const char *level, const char *msg, const char *key, const char *val
  * (a new reference). COI_ENOTFOUND when the case is absent. Implemented in cases.c. */
 int pg_case_recompute(PGconn *conn, const char *case_id, json_t **out);
 
-/* Callbacks implemented in migrations.c, organisations.c, cases.c and adoptions.c. */
+/* The actor as history stores it ({sub, role, party?, org?}; party and org only when set),
+ * JSON text into *out (caller frees). COI_EINVALID when `actor` is NULL or not UTF-8.
+ * Implemented in cases.c. */
+int pg_actor_text(char **out, const struct coi_actor *actor);
+
+/* Callbacks implemented in migrations.c, organisations.c, cases.c, adoptions.c,
+ * evaluations.c and evaluation_writes.c. */
 int pg_migrate(struct coi_storage *s, struct coi_migration_report *out,
                const struct coi_migration *steps, size_t n, enum coi_migrate_mode mode);
 int pg_organisation_list(struct coi_storage *s, json_t **out, const struct coi_org_query *q);
@@ -99,5 +130,20 @@ int pg_adoption_list(struct coi_storage *s, json_t **out, const char *case_id, c
 int pg_adoption_update(struct coi_storage *s, json_t **out, const char *id, const json_t *a,
                        int64_t expected_version);
 int pg_adoption_delete(struct coi_storage *s, const char *id, int64_t expected_version);
+int pg_evaluation_create(struct coi_storage *s, json_t **out, const char *case_id, const json_t *e,
+                         const struct coi_actor *actor, const json_t *changed_fields);
+int pg_evaluation_get(struct coi_storage *s, json_t **out, const char *id);
+int pg_evaluation_list(struct coi_storage *s, json_t **out, const struct coi_evaluation_query *q);
+int pg_evaluation_update(struct coi_storage *s, json_t **out, const char *id, const json_t *e,
+                         int64_t expected_version, const struct coi_actor *actor,
+                         const json_t *changed_fields);
+int pg_evaluation_transition(struct coi_storage *s, json_t **out, const char *id, const char *to,
+                             const char *note, int64_t expected_version,
+                             const struct coi_actor *actor);
+int pg_evaluation_history(struct coi_storage *s, json_t **out, const char *id,
+                          int64_t before_version, int limit);
+int pg_evaluation_delete(struct coi_storage *s, const char *id, int64_t expected_version);
+int pg_evaluation_summaries(struct coi_storage *s, json_t **out, const char *const *case_ids,
+                            size_t n, const struct coi_evaluation_query *q);
 
 #endif

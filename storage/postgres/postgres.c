@@ -311,6 +311,14 @@ int storage_postgres_open(struct coi_storage **out, const char *conninfo,
     pg->base.adoption_list = pg_adoption_list;
     pg->base.adoption_update = pg_adoption_update;
     pg->base.adoption_delete = pg_adoption_delete;
+    pg->base.evaluation_create = pg_evaluation_create;
+    pg->base.evaluation_get = pg_evaluation_get;
+    pg->base.evaluation_list = pg_evaluation_list;
+    pg->base.evaluation_update = pg_evaluation_update;
+    pg->base.evaluation_transition = pg_evaluation_transition;
+    pg->base.evaluation_history = pg_evaluation_history;
+    pg->base.evaluation_delete = pg_evaluation_delete;
+    pg->base.evaluation_summaries = pg_evaluation_summaries;
 
     rc = pool_init(&pg->pool, &ops, pg, opt.pool_size > 0 ? opt.pool_size : 1,
                    opt.acquire_timeout_ms > 0 ? opt.acquire_timeout_ms : 0);

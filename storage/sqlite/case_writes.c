@@ -178,59 +178,6 @@ out:
     return rc;
 }
 
-/* One history entry. The actor is stored as {sub, role, party?, org?}; `from`, `note` may be
- * NULL and `changed_fields` NULL means none. */
-struct history_entry {
-    const char *id;
-    int64_t version;
-    const char *at;
-    const struct coi_actor *actor;
-    const char *action, *from, *to, *note;
-    const json_t *changed_fields;
-};
-
-static json_t *actor_json(const struct coi_actor *a)
-{
-    json_t *o = json_object();
-    if (o == NULL ||
-        json_object_set_new(o, "sub", a && a->sub ? json_string(a->sub) : json_null()) ||
-        json_object_set_new(o, "role", a && a->role ? json_string(a->role) : json_null()) ||
-        (a && a->party && json_object_set_new(o, "party", json_string(a->party))) ||
-        (a && a->org && json_object_set_new(o, "org", json_string(a->org)))) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-static int append_history(sqlite3 *db, const struct history_entry *e)
-{
-    sqlite3_stmt *stmt = NULL;
-    json_t *actor = actor_json(e->actor);
-    char *actor_text = actor ? json_dumps(actor, JSON_COMPACT) : NULL;
-    char *fields_text =
-        e->changed_fields ? json_dumps(e->changed_fields, JSON_COMPACT) : strdup("[]");
-    int rc;
-
-    if (actor_text == NULL || fields_text == NULL) {
-        rc = coi_error_set(COI_ENOMEM, NULL, "out of memory");
-        goto out;
-    }
-    const char *params[] = {e->id,   NULL,  e->at,   actor_text, e->action,
-                            e->from, e->to, e->note, fields_text};
-    if ((rc = sqlite_prepare(db, &stmt, HISTORY_SQL)) != COI_OK ||
-        (rc = sqlite_bind_texts(db, stmt, params, 9)) != COI_OK)
-        goto out;
-    sqlite3_bind_int64(stmt, 2, e->version);
-    rc = sqlite_step_done(db, stmt, NULL, "cannot write the history");
-out:
-    sqlite3_finalize(stmt);
-    json_decref(actor);
-    free(actor_text);
-    free(fields_text);
-    return rc;
-}
-
 /* The stored version and status (into status[32]) of case `id`, checked against
  * `expected_version` (-1: any). COI_ENOTFOUND, COI_ECONFLICT or COI_OK. */
 static int check_version(sqlite3 *db, const char *id, int64_t expected_version, int64_t *version,
@@ -277,14 +224,14 @@ int sqlite_case_create(struct coi_storage *s, json_t **out, const json_t *c,
         (rc = write_partners(db, id, in.partners)) != COI_OK ||
         (rc = sqlite_case_derive(db, id)) != COI_OK)
         goto out;
-    struct history_entry e = {.id = id,
-                              .version = 1,
-                              .at = now,
-                              .actor = actor,
-                              .action = "created",
-                              .to = "draft",
-                              .changed_fields = changed_fields};
-    if ((rc = append_history(db, &e)) == COI_OK)
+    struct sqlite_history_entry e = {.id = id,
+                                     .version = 1,
+                                     .at = now,
+                                     .actor = actor,
+                                     .action = "created",
+                                     .to = "draft",
+                                     .changed_fields = changed_fields};
+    if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) == COI_OK)
         rc = sqlite_case_read(db, &record, id);
 out:
     case_input_free(&in);
@@ -313,15 +260,15 @@ int sqlite_case_update(struct coi_storage *s, json_t **out, const char *id, cons
         (rc = write_partners(db, id, in.partners)) != COI_OK ||
         (rc = sqlite_case_derive(db, id)) != COI_OK)
         goto out;
-    struct history_entry e = {.id = id,
-                              .version = version + 1,
-                              .at = now,
-                              .actor = actor,
-                              .action = "updated",
-                              .from = status,
-                              .to = status,
-                              .changed_fields = changed_fields};
-    if ((rc = append_history(db, &e)) == COI_OK)
+    struct sqlite_history_entry e = {.id = id,
+                                     .version = version + 1,
+                                     .at = now,
+                                     .actor = actor,
+                                     .action = "updated",
+                                     .from = status,
+                                     .to = status,
+                                     .changed_fields = changed_fields};
+    if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) == COI_OK)
         rc = sqlite_case_read(db, &record, id);
 out:
     case_input_free(&in);
@@ -353,16 +300,16 @@ int sqlite_case_transition(struct coi_storage *s, json_t **out, const char *id, 
         (rc = sqlite_bind_texts(db, stmt, params, 3)) != COI_OK ||
         (rc = sqlite_step_done(db, stmt, "status", "cannot change the status")) != COI_OK)
         goto out;
-    struct history_entry e = {.id = id,
-                              .version = version + 1,
-                              .at = now,
-                              .actor = actor,
-                              .action = "transition",
-                              .from = status,
-                              .to = to,
-                              .note = note,
-                              .changed_fields = fields};
-    if ((rc = append_history(db, &e)) == COI_OK)
+    struct sqlite_history_entry e = {.id = id,
+                                     .version = version + 1,
+                                     .at = now,
+                                     .actor = actor,
+                                     .action = "transition",
+                                     .from = status,
+                                     .to = to,
+                                     .note = note,
+                                     .changed_fields = fields};
+    if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) == COI_OK)
         rc = sqlite_case_read(db, &record, id);
 out:
     sqlite3_finalize(stmt);

@@ -35,15 +35,17 @@ static const char GET_BY_EXTERNAL_ID_SQL[] =
 
 /* Visibility as struct coi_case_query documents it; every filter is optional (NULL: none). The
  * cursor compares (updated_at, id) as a pair so rows that share an updated_at are neither
- * skipped nor repeated. */
+ * skipped nor repeated. A listed case is visible to the viewer, so of the evaluation rule
+ * (has_evaluation ?8, min_evidence_level ?9) only SQLITE_EVALUATION_SHOWN is left to check. */
+#define SHOWN_EVALUATION                                                                           \
+    "SELECT 1 FROM evaluations e WHERE e.case_id = c.id AND " SQLITE_EVALUATION_SHOWN
 static const char LIST_SQL[] =
-    CASE_SELECT " WHERE (?1 OR c.status = 'published'"
-                "        OR (?2 IS NOT NULL AND (c.organisation_code = ?2 OR EXISTS ("
-                "            SELECT 1 FROM case_partners v WHERE v.case_id = c.id"
-                "            AND v.organisation_code = ?2))))"
-                " AND (?3 IS NULL OR c.organisation_code = ?3)"
+    CASE_SELECT " WHERE " SQLITE_CASE_VISIBLE " AND (?3 IS NULL OR c.organisation_code = ?3)"
                 " AND (?4 IS NULL OR c.status = ?4)"
                 " AND (?5 IS NULL OR c.updated_at < ?5 OR (c.updated_at = ?5 AND c.id < ?6))"
+                " AND CASE ?8 WHEN 1 THEN EXISTS (" SHOWN_EVALUATION ")"
+                "            WHEN 2 THEN NOT EXISTS (" SHOWN_EVALUATION ") ELSE 1 END"
+                " AND (?9 <= 0 OR EXISTS (" SHOWN_EVALUATION " AND e.evidence_level >= ?9))"
                 " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?7";
 
 /* The LEFT JOIN yields one all-NULL history row for a case without matching entries, and no
@@ -77,15 +79,6 @@ static const char DERIVE_UPDATE_SQL[] =
     " SELECT count(*) FROM adoptions WHERE case_id = ?1 AND status <> 'discontinued')"
     " WHERE id = ?1";
 
-/* Column `i` parsed as JSON text (new reference), NULL when it is NULL or does not parse. */
-static json_t *column_json(sqlite3_stmt *stmt, int i)
-{
-    const char *text = (const char *)sqlite3_column_text(stmt, i);
-    if (text == NULL)
-        return NULL;
-    return json_loadb(text, (size_t)sqlite3_column_bytes(stmt, i), JSON_ALLOW_NUL, NULL);
-}
-
 static int compare_position(const void *a, const void *b)
 {
     json_int_t x = json_integer_value(json_array_get(*(json_t *const *)a, 0));
@@ -97,7 +90,7 @@ static int compare_position(const void *a, const void *b)
  * reference, NULL on failure. */
 static json_t *partners_from(sqlite3_stmt *stmt, int i)
 {
-    json_t *pairs = column_json(stmt, i), *codes = NULL, **sorted = NULL;
+    json_t *pairs = sqlite_column_json(stmt, i), *codes = NULL, **sorted = NULL;
     size_t n = json_array_size(pairs);
 
     if (!json_is_array(pairs) || (sorted = calloc(n + 1, sizeof *sorted)) == NULL ||
@@ -134,7 +127,7 @@ static int case_from_row(json_t **out, sqlite3_stmt *stmt)
         {"updated_at", COL_UPDATED},
         {"published_at", COL_PUBLISHED},
     };
-    json_t *c = column_json(stmt, COL_DOC);
+    json_t *c = sqlite_column_json(stmt, COL_DOC);
 
     *out = NULL;
     if (!json_is_object(c))
@@ -144,8 +137,8 @@ static int case_from_row(json_t **out, sqlite3_stmt *stmt)
             0)
             goto fail;
     if (json_object_set_new(c, "partner_organisation_codes", partners_from(stmt, COL_PARTNERS)) ||
-        json_object_set_new(c, "government_levels", column_json(stmt, COL_LEVELS)) ||
-        json_object_set_new(c, "regions_reached", column_json(stmt, COL_REGIONS)) ||
+        json_object_set_new(c, "government_levels", sqlite_column_json(stmt, COL_LEVELS)) ||
+        json_object_set_new(c, "regions_reached", sqlite_column_json(stmt, COL_REGIONS)) ||
         json_object_set_new(c, "adoption_count",
                             json_integer(sqlite3_column_int64(stmt, COL_ADOPTION_COUNT))) ||
         json_object_set_new(c, "version", json_integer(sqlite3_column_int64(stmt, COL_VERSION))))
@@ -260,6 +253,8 @@ int sqlite_case_list(struct coi_storage *s, json_t **out, const struct coi_case_
         goto out;
     sqlite3_bind_int(stmt, 1, q->see_all != 0);
     sqlite3_bind_int(stmt, 7, q->limit > 0 ? q->limit : -1); /* a negative LIMIT: no limit */
+    sqlite3_bind_int(stmt, 8, q->has_evaluation);
+    sqlite3_bind_int(stmt, 9, q->min_evidence_level);
     if ((rc = collect_cases(list, db, stmt)) != COI_OK)
         goto out;
     *out = list;
@@ -271,64 +266,17 @@ out:
     return rc;
 }
 
-/* The history entry of the current HISTORY_SQL row (new reference, NULL when out of memory
- * or a stored JSON column does not parse). */
-static json_t *history_from_row(sqlite3_stmt *stmt)
-{
-    json_t *actor = column_json(stmt, 2), *fields = column_json(stmt, 7);
-    if (actor == NULL || fields == NULL) {
-        json_decref(actor);
-        json_decref(fields);
-        return NULL;
-    }
-    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "version",
-                     (json_int_t)sqlite3_column_int64(stmt, 0), "at", sqlite_column_string(stmt, 1),
-                     "actor", actor, "action", sqlite_column_string(stmt, 3), "from_status",
-                     sqlite_column_string(stmt, 4), "to_status", sqlite_column_string(stmt, 5),
-                     "note", sqlite_column_string(stmt, 6), "changed_fields", fields);
-}
-
 int sqlite_case_history(struct coi_storage *s, json_t **out, const char *id, int64_t before_version,
                         int limit)
 {
     struct sqlite_storage *st = sqlite_storage_from(s);
     sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    json_t *list = json_array(), *entry;
-    int rc, step, rows = 0;
+    int rc;
 
     *out = NULL;
-    if (list == NULL)
-        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
-    if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK ||
-        (rc = sqlite_prepare(db, &stmt, HISTORY_SQL)) != COI_OK ||
-        (rc = sqlite_bind_texts(db, stmt, &id, 1)) != COI_OK)
-        goto out;
-    sqlite3_bind_int64(stmt, 2, before_version);
-    sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1);
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        rows++;
-        if (sqlite3_column_type(stmt, 0) == SQLITE_NULL)
-            continue; /* the case exists, but no entry matches */
-        if ((entry = history_from_row(stmt)) == NULL || json_array_append_new(list, entry)) {
-            rc = coi_error_set(COI_ERROR, NULL, "cannot build the history of case %s", id);
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE) {
-        rc = sqlite_fail(db, step, NULL, "cannot read the history");
-        goto out;
-    }
-    if (rows == 0) {
-        rc = coi_error_set(COI_ENOTFOUND, NULL, "no case with id %s", id);
-        goto out;
-    }
-    *out = list;
-    list = NULL;
-out:
-    sqlite3_finalize(stmt);
+    if ((rc = sqlite_conn_acquire(st, &db)) == COI_OK)
+        rc = sqlite_history_read(db, out, HISTORY_SQL, id, before_version, limit, "case");
     sqlite_conn_release(st, db);
-    json_decref(list);
     return rc;
 }
 

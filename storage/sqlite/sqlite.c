@@ -127,6 +127,14 @@ json_t *sqlite_column_string(sqlite3_stmt *stmt, int i)
     return v != NULL ? json_stringn(v, (size_t)sqlite3_column_bytes(stmt, i)) : json_null();
 }
 
+json_t *sqlite_column_json(sqlite3_stmt *stmt, int i)
+{
+    const char *text = (const char *)sqlite3_column_text(stmt, i);
+    if (text == NULL)
+        return NULL;
+    return json_loadb(text, (size_t)sqlite3_column_bytes(stmt, i), JSON_ALLOW_NUL, NULL);
+}
+
 int sqlite_now(sqlite3 *db, char out[40])
 {
     sqlite3_stmt *stmt = NULL;
@@ -339,6 +347,14 @@ int storage_sqlite_open(struct coi_storage **out, const char *path,
         .adoption_list = sqlite_adoption_list,
         .adoption_update = sqlite_adoption_update,
         .adoption_delete = sqlite_adoption_delete,
+        .evaluation_create = sqlite_evaluation_create,
+        .evaluation_get = sqlite_evaluation_get,
+        .evaluation_list = sqlite_evaluation_list,
+        .evaluation_update = sqlite_evaluation_update,
+        .evaluation_transition = sqlite_evaluation_transition,
+        .evaluation_history = sqlite_evaluation_history,
+        .evaluation_delete = sqlite_evaluation_delete,
+        .evaluation_summaries = sqlite_evaluation_summaries,
     };
     const struct pool_ops ops = {.open = conn_open, .usable = conn_usable, .close = conn_close};
     if ((rc = pool_init(&st->pool, &ops, st, size, timeout_ms)) != COI_OK) {

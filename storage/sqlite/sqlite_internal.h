@@ -59,6 +59,9 @@ int sqlite_step_done(sqlite3 *db, sqlite3_stmt *stmt, const char *field, const c
  * memory. New reference. */
 json_t *sqlite_column_string(sqlite3_stmt *stmt, int i);
 
+/* Column `i` parsed as JSON text (new reference), NULL when it is NULL or does not parse. */
+json_t *sqlite_column_json(sqlite3_stmt *stmt, int i);
+
 /* The current time as the schema writes it (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) into
  * out[40], so that one write stamps every row it touches with the same instant. */
 int sqlite_now(sqlite3 *db, char out[40]);
@@ -70,8 +73,46 @@ int sqlite_now(sqlite3 *db, char out[40]);
 int sqlite_case_read(sqlite3 *db, json_t **out, const char *id);
 int sqlite_case_derive(sqlite3 *db, const char *id);
 
-/* The callbacks implemented in migrate.c, organisations.c, cases.c, case_writes.c and
- * adoptions.c. */
+/* The visibility rule of struct coi_case_query and struct coi_evaluation_query as SQL
+ * conditions on a case aliased `c` and one of its evaluations aliased `e`, with ?1 bound to
+ * see_all (0/1) and ?2 to viewer_org (text or NULL). SQLITE_EVALUATION_SHOWN is the
+ * evaluation's own part, which is only complete combined with SQLITE_CASE_VISIBLE. */
+#define SQLITE_CASE_VISIBLE                                                                        \
+    "(?1 OR c.status = 'published' OR (?2 IS NOT NULL AND (c.organisation_code = ?2 OR EXISTS ("   \
+    " SELECT 1 FROM case_partners v WHERE v.case_id = c.id AND v.organisation_code = ?2))))"
+#define SQLITE_EVALUATION_SHOWN                                                                    \
+    "(?1 OR e.status = 'published' OR (?2 IS NOT NULL AND c.organisation_code = ?2))"
+
+/* The record of evaluation `id` (evaluations.c), read inside the caller's transaction: new
+ * reference, COI_ENOTFOUND when absent. */
+int sqlite_evaluation_read(sqlite3 *db, json_t **out, const char *id);
+
+/* One history entry (history.c), of a case or an evaluation: `id` is the owner's id; `from`,
+ * `note` may be NULL and `changed_fields` NULL means none. Strings are borrowed. */
+struct sqlite_history_entry {
+    const char *id;
+    int64_t version;
+    const char *at;
+    const struct coi_actor *actor;
+    const char *action, *from, *to, *note;
+    const json_t *changed_fields;
+};
+
+/* Appends `e` inside the caller's transaction with static INSERT `sql`, whose ?1..?9 are the
+ * owner id, version, at, actor (stored as {sub, role, party?, org?}), action, from_status,
+ * to_status, note and changed_fields. */
+int sqlite_history_append(sqlite3 *db, const char *sql, const struct sqlite_history_entry *e);
+
+/* One page of history into *out (new reference): runs static `sql`, which takes ?1 the owner
+ * id, ?2 before_version (<= 0: from the newest), ?3 the limit (-1: none) and selects version,
+ * at, actor, action, from_status, to_status, note, changed_fields from the owner LEFT JOINed
+ * to its history, so that an owner without matching entries gives one all-NULL row and a
+ * missing owner none (COI_ENOTFOUND "no <what> with id ..."). */
+int sqlite_history_read(sqlite3 *db, json_t **out, const char *sql, const char *id,
+                        int64_t before_version, int limit, const char *what);
+
+/* The callbacks implemented in migrate.c, organisations.c, cases.c, case_writes.c,
+ * adoptions.c, evaluations.c and evaluation_writes.c. */
 int sqlite_migrate(struct coi_storage *s, struct coi_migration_report *out,
                    const struct coi_migration *steps, size_t n, enum coi_migrate_mode mode);
 int sqlite_organisation_list(struct coi_storage *s, json_t **out, const struct coi_org_query *q);
@@ -101,5 +142,22 @@ int sqlite_adoption_list(struct coi_storage *s, json_t **out, const char *case_i
 int sqlite_adoption_update(struct coi_storage *s, json_t **out, const char *id, const json_t *a,
                            int64_t expected_version);
 int sqlite_adoption_delete(struct coi_storage *s, const char *id, int64_t expected_version);
+int sqlite_evaluation_get(struct coi_storage *s, json_t **out, const char *id);
+int sqlite_evaluation_list(struct coi_storage *s, json_t **out,
+                           const struct coi_evaluation_query *q);
+int sqlite_evaluation_history(struct coi_storage *s, json_t **out, const char *id,
+                              int64_t before_version, int limit);
+int sqlite_evaluation_summaries(struct coi_storage *s, json_t **out, const char *const *case_ids,
+                                size_t n, const struct coi_evaluation_query *q);
+int sqlite_evaluation_create(struct coi_storage *s, json_t **out, const char *case_id,
+                             const json_t *e, const struct coi_actor *actor,
+                             const json_t *changed_fields);
+int sqlite_evaluation_update(struct coi_storage *s, json_t **out, const char *id, const json_t *e,
+                             int64_t expected_version, const struct coi_actor *actor,
+                             const json_t *changed_fields);
+int sqlite_evaluation_transition(struct coi_storage *s, json_t **out, const char *id,
+                                 const char *to, const char *note, int64_t expected_version,
+                                 const struct coi_actor *actor);
+int sqlite_evaluation_delete(struct coi_storage *s, const char *id, int64_t expected_version);
 
 #endif

@@ -279,3 +279,68 @@ void check_case_unchanged(struct coi_storage *s, const char *id, const json_t *e
     json_decref(history);
     json_decref(now);
 }
+
+/* ---- evaluations ------------------------------------------------------------------------ */
+
+json_t *evaluation_new(const char *title, const char *method, int evidence_level,
+                       const char *evaluator_kind)
+{
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:i,"
+        " s:{s:I, s:I, s:I}, s:[{s:s, s:s}, {s:s, s:s}], s:s, s:n, s:s, s:s, s:s}",
+        "title", title, "evaluator_kind", evaluator_kind, "evaluator_name",
+        "Analyse og Tal \xc3\x86\xc3\x98\xc3\x85", "method", method, "period_start", "2023-01-01",
+        "period_end", "2023-12-31", "published_on", "report_url", "evidence_level", evidence_level,
+        "economic", "investment_dkk", (json_int_t)500000, "annual_savings_dkk", (json_int_t)120000,
+        "annual_running_costs_dkk", (json_int_t)20000, "quality_effects", "dimension", "ventetid",
+        "direction", "better", "dimension", "tilfredshed", "direction", "same", "employee_effects",
+        "Mindre dobbeltarbejde", "user_effects", "conclusion", "Det virker", "lessons_learned",
+        "Start sm\xc3\xa5t", "risks_and_pitfalls", "Afh\xc3\xa6ngig af n\xc3\xb8glepersoner");
+}
+
+json_t *evaluation_add(struct coi_storage *s, const char *case_id, const json_t *in,
+                       const char *status)
+{
+    json_t *fields = json_pack("[s]", "title"), *out = NULL, *moved = NULL;
+    int rc = s->evaluation_create(s, &out, case_id, in, &TEST_ACTOR, fields);
+    json_decref(fields);
+    if (rc != COI_OK || !json_is_object(out)) {
+        test_fail(__FILE__, __LINE__, "evaluation_create: %s (%s)", coi_error_name(rc),
+                  coi_error_detail());
+        json_decref(out);
+        return NULL;
+    }
+    if (status == NULL || strcmp(status, "draft") == 0)
+        return out;
+    rc = s->evaluation_transition(s, &moved, field(out, "id"), status, NULL, 1, &TEST_ACTOR);
+    json_decref(out);
+    if (rc != COI_OK) {
+        test_fail(__FILE__, __LINE__, "evaluation_transition to %s: %s (%s)", status,
+                  coi_error_name(rc), coi_error_detail());
+        json_decref(moved);
+        return NULL;
+    }
+    return moved;
+}
+
+void case_move(struct coi_storage *s, const char *id, const char *status)
+{
+    json_t *out = NULL;
+    int rc = s->case_transition(s, &out, id, status, NULL, -1, &TEST_ACTOR);
+    if (rc != COI_OK)
+        test_fail(__FILE__, __LINE__, "case_transition to %s: %s (%s)", status, coi_error_name(rc),
+                  coi_error_detail());
+    json_decref(out);
+}
+
+json_t *evaluation_history_of(struct coi_storage *s, const char *id)
+{
+    json_t *out = NULL;
+    int rc = s->evaluation_history(s, &out, id, 0, 1000);
+    CHECK_INT(rc, COI_OK);
+    if (rc != COI_OK || !json_is_array(out)) {
+        json_decref(out);
+        return json_array();
+    }
+    return out;
+}

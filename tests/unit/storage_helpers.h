@@ -75,4 +75,25 @@ void join_strings(char *out, size_t size, const json_t *a);
 void check_case_unchanged(struct coi_storage *s, const char *id, const json_t *expected,
                           size_t entries);
 
+/* ---- evaluations ------------------------------------------------------------------------ */
+
+/* A new evaluation object as create/update take it (caller decrefs): every content field the
+ * API sends, with `title`, `method`, `evidence_level` and `evaluator_kind` as given, economic
+ * {investment_dkk 500000, annual_savings_dkk 120000, annual_running_costs_dkk 20000}, two
+ * quality effects and some nulls. */
+json_t *evaluation_new(const char *title, const char *method, int evidence_level,
+                       const char *evaluator_kind);
+
+/* evaluation_create of `in` for `case_id` as TEST_ACTOR with changed_fields ["title"], then,
+ * unless `status` is NULL or "draft", a transition straight to `status`. The record, or NULL
+ * after recording a failure. Caller decrefs. */
+json_t *evaluation_add(struct coi_storage *s, const char *case_id, const json_t *in,
+                       const char *status);
+
+/* Moves case `id` to `status` (any version); records a failure when that fails. */
+void case_move(struct coi_storage *s, const char *id, const char *status);
+
+/* The history of evaluation `id` (all entries, newest first); an empty array after a failure. */
+json_t *evaluation_history_of(struct coi_storage *s, const char *id);
+
 #endif

@@ -49,6 +49,14 @@ STORAGE_TEST(storage_register_rejects_wrong_version_and_each_null_callback)
         offsetof(struct coi_storage, adoption_list),
         offsetof(struct coi_storage, adoption_update),
         offsetof(struct coi_storage, adoption_delete),
+        offsetof(struct coi_storage, evaluation_create),
+        offsetof(struct coi_storage, evaluation_get),
+        offsetof(struct coi_storage, evaluation_list),
+        offsetof(struct coi_storage, evaluation_update),
+        offsetof(struct coi_storage, evaluation_transition),
+        offsetof(struct coi_storage, evaluation_history),
+        offsetof(struct coi_storage, evaluation_delete),
+        offsetof(struct coi_storage, evaluation_summaries),
     };
     for (size_t i = 0; i < sizeof callbacks / sizeof callbacks[0]; i++) {
         copy = *s;

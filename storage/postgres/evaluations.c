@@ -1,0 +1,207 @@
+/* PostgreSQL backend: evaluations of cases, read side (get, list, history, summaries). */
+#include "storage/postgres/pg_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char GET_SQL[] =
+    "SELECT " PG_EVALUATION_RECORD " FROM evaluations e WHERE e.id = $1::text";
+
+/* Visibility ($1 see_all, $2 viewer_org), filters ($3 case, $4 method, $5 evidence level, <= 0:
+ * any, $6 evaluator kind, $7 status), the keyset cursor ($8 id) and the limit ($9, NULL:
+ * none) in one static statement. */
+static const char LIST_SQL[] =
+    "SELECT " PG_EVALUATION_RECORD " FROM evaluations e JOIN cases c ON c.id = e.case_id"
+    " WHERE " PG_EVALUATION_VISIBLE " AND ($3::text IS NULL OR e.case_id = $3::text)"
+    " AND ($4::text IS NULL OR e.method = $4::text)"
+    " AND ($5::integer <= 0 OR e.evidence_level = $5::integer)"
+    " AND ($6::text IS NULL OR e.evaluator_kind = $6::text)"
+    " AND ($7::text IS NULL OR e.status = $7::text)"
+    " AND ($8::text IS NULL OR e.id > $8::text) ORDER BY e.id LIMIT $9::bigint";
+
+/* No row: the evaluation is absent; one row with a NULL entry: no entries in range. */
+static const char HISTORY_SQL[] =
+    "SELECT h.entry FROM evaluations e LEFT JOIN LATERAL (SELECT h.version, " PG_HISTORY_ENTRY
+    " AS entry FROM evaluation_history h WHERE h.evaluation_id = e.id"
+    " AND ($2::bigint <= 0 OR h.version < $2::bigint) ORDER BY h.version DESC LIMIT $3::bigint)"
+    " h ON true WHERE e.id = $1::text ORDER BY h.version DESC";
+
+/* One object {case id: summary} over the case ids $3 (a text[]), with the evaluations visible
+ * under $1 and $2. An aggregate without GROUP BY always yields a row, so every id gets its
+ * entry, zeros included. Methods sort by bytes (COLLATE "C"), as SQLite does. */
+static const char SUMMARIES_SQL[] =
+    "SELECT COALESCE(jsonb_object_agg(k.id, jsonb_build_object('count', s.count,"
+    " 'published_count', s.published_count, 'best_evidence_level', s.best,"
+    " 'documented_annual_savings_dkk', s.savings, 'methods', s.methods)), '{}'::jsonb)::text"
+    " FROM unnest($3::text[]) AS k(id) CROSS JOIN LATERAL (SELECT count(*) AS count,"
+    " count(*) FILTER (WHERE e.status = 'published') AS published_count,"
+    " max(e.evidence_level) AS best,"
+    " COALESCE(sum((e.doc -> 'economic' ->> 'annual_savings_dkk')::bigint), 0) AS savings,"
+    " COALESCE(jsonb_agg(DISTINCT e.method COLLATE \"C\" ORDER BY e.method COLLATE \"C\")"
+    " FILTER (WHERE e.method IS NOT NULL), '[]'::jsonb) AS methods"
+    " FROM evaluations e JOIN cases c ON c.id = e.case_id"
+    " WHERE e.case_id = k.id AND " PG_EVALUATION_VISIBLE ") s";
+
+/* Runs a read on a pooled connection. A value the database refuses (class 22, e.g. text that
+ * is not UTF-8 in a filter or cursor) is the caller's input: COI_EINVALID without an error
+ * log line. On success *out holds the result (caller PQclears). */
+static int read_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
+                      const char *const *params)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    int rc;
+
+    *out = NULL;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        *out = res;
+        return COI_OK;
+    }
+    if (PQstatus(conn) == CONNECTION_OK && state != NULL && strncmp(state, "22", 2) == 0)
+        rc = coi_error_set(COI_EINVALID, NULL, "value not accepted: %s",
+                           pg_error_message(conn, res));
+    else
+        rc = pg_error(conn, res);
+    PQclear(res);
+    return rc;
+}
+
+int pg_evaluation_get(struct coi_storage *s, json_t **out, const char *id)
+{
+    struct pg_storage *pg = (struct pg_storage *)s;
+    const char *params[1] = {id};
+    PGconn *conn = NULL;
+    PGresult *res = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = pg_acquire(pg, &conn)) != COI_OK)
+        return rc;
+    if ((rc = read_query(&res, conn, GET_SQL, 1, params)) == COI_OK)
+        rc = PQntuples(res) == 0 ? coi_error_set(COI_ENOTFOUND, NULL, "no such evaluation")
+                                 : pg_json_value(out, res, 0, 0);
+    PQclear(res);
+    pg_release(pg, conn);
+    return rc;
+}
+
+int pg_evaluation_list(struct coi_storage *s, json_t **out, const struct coi_evaluation_query *q)
+{
+    struct pg_storage *pg = (struct pg_storage *)s;
+    static const struct coi_evaluation_query all = {.see_all = 1};
+    char level[24], limit[24];
+    const char *params[9];
+    PGconn *conn = NULL;
+    PGresult *res = NULL;
+    int rc;
+
+    *out = NULL;
+    if (q == NULL)
+        q = &all;
+    snprintf(level, sizeof level, "%d", q->evidence_level);
+    snprintf(limit, sizeof limit, "%d", q->limit);
+    params[0] = q->see_all ? "true" : "false";
+    params[1] = q->viewer_org;
+    params[2] = q->case_id;
+    params[3] = q->method;
+    params[4] = level;
+    params[5] = q->evaluator_kind;
+    params[6] = q->status;
+    params[7] = q->after_id;
+    params[8] = q->limit > 0 ? limit : NULL;
+    if ((rc = pg_acquire(pg, &conn)) != COI_OK)
+        return rc;
+    if ((rc = read_query(&res, conn, LIST_SQL, 9, params)) == COI_OK)
+        rc = pg_json_rows(out, res);
+    PQclear(res);
+    pg_release(pg, conn);
+    return rc;
+}
+
+int pg_evaluation_history(struct coi_storage *s, json_t **out, const char *id,
+                          int64_t before_version, int limit)
+{
+    struct pg_storage *pg = (struct pg_storage *)s;
+    char before[24], count[24];
+    const char *params[3] = {id, before, limit > 0 ? count : NULL};
+    PGconn *conn = NULL;
+    PGresult *res = NULL;
+    int rc;
+
+    *out = NULL;
+    snprintf(before, sizeof before, "%" PRId64, before_version);
+    snprintf(count, sizeof count, "%d", limit);
+    if ((rc = pg_acquire(pg, &conn)) != COI_OK)
+        return rc;
+    if ((rc = read_query(&res, conn, HISTORY_SQL, 3, params)) == COI_OK)
+        rc = PQntuples(res) == 0 ? coi_error_set(COI_ENOTFOUND, NULL, "no such evaluation")
+                                 : pg_json_rows(out, res);
+    PQclear(res);
+    pg_release(pg, conn);
+    return rc;
+}
+
+/* The `n` ids as a PostgreSQL array literal, {"a","b"} with " and \ escaped, into *out (caller
+ * frees). COI_EINVALID for a NULL id. */
+static int text_array_literal(char **out, const char *const *items, size_t n)
+{
+    size_t size = 3, used = 0;
+    char *text;
+
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i] == NULL)
+            return coi_error_set(COI_EINVALID, "case_id", "a case id is missing");
+        size += 2 * strlen(items[i]) + 3; /* every byte escaped, quotes, comma */
+    }
+    if ((text = malloc(size)) == NULL)
+        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
+    text[used++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            text[used++] = ',';
+        text[used++] = '"';
+        for (const char *p = items[i]; *p != '\0'; p++) {
+            if (*p == '"' || *p == '\\')
+                text[used++] = '\\';
+            text[used++] = *p;
+        }
+        text[used++] = '"';
+    }
+    text[used++] = '}';
+    text[used] = '\0';
+    *out = text;
+    return COI_OK;
+}
+
+int pg_evaluation_summaries(struct coi_storage *s, json_t **out, const char *const *case_ids,
+                            size_t n, const struct coi_evaluation_query *q)
+{
+    struct pg_storage *pg = (struct pg_storage *)s;
+    static const struct coi_evaluation_query all = {.see_all = 1};
+    const char *params[3];
+    char *ids = NULL;
+    PGconn *conn = NULL;
+    PGresult *res = NULL;
+    int rc;
+
+    *out = NULL;
+    if (q == NULL)
+        q = &all;
+    if ((rc = text_array_literal(&ids, case_ids, n)) != COI_OK)
+        return rc;
+    params[0] = q->see_all ? "true" : "false";
+    params[1] = q->viewer_org;
+    params[2] = ids;
+    if ((rc = pg_acquire(pg, &conn)) != COI_OK)
+        goto out;
+    if ((rc = read_query(&res, conn, SUMMARIES_SQL, 3, params)) == COI_OK)
+        rc = pg_json_value(out, res, 0, 0);
+    PQclear(res);
+    pg_release(pg, conn);
+out:
+    free(ids);
+    return rc;
+}
