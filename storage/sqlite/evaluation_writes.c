@@ -14,7 +14,7 @@ static const char UPDATE_SQL[] =
 /* As for cases, published_at is stamped on every move to published. */
 static const char TRANSITION_SQL[] =
     "UPDATE evaluations SET status = ?2, version = version + 1, updated_at = ?3,"
-    " published_at = ?3 WHERE id = ?1";
+    " published_at = CASE WHEN ?2 = 'published' THEN ?3 ELSE published_at END WHERE id = ?1";
 
 static const char HISTORY_SQL[] =
     "INSERT INTO evaluation_history (evaluation_id, version, at, actor, action, from_status,"

@@ -202,3 +202,19 @@ TEST(embedded_migrations_are_numbered_and_seed_names_its_table)
         }
     CHECK(seen_seed);
 }
+
+TEST(ids_are_uuid_v7_and_rise_within_one_millisecond)
+{
+    char prev[37] = "", id[37];
+    for (int i = 0; i < 2000; i++) {
+        storage_new_id(id);
+        CHECK_INT(strlen(id), 36);
+        CHECK(id[14] == '7');
+        CHECK(strchr("89ab", id[19]) != NULL);
+        if (strcmp(prev, id) >= 0) {
+            test_fail(__FILE__, __LINE__, "id %s does not follow %s", id, prev);
+            break;
+        }
+        memcpy(prev, id, sizeof id);
+    }
+}

@@ -40,43 +40,11 @@ static void evaluation_put(struct coi_storage *s, char id[40], const char *case_
     json_decref(in);
 }
 
-/* The titles of every evaluation `q` lists, fetched by keyset paging `page` rows at a time,
- * joined with spaces in list order. Checks that no page is larger than asked and that ids rise
- * strictly across pages. */
+/* The titles of every evaluation `filter` lists (evaluation_list_all), in list order. */
 static void titles_listed(struct coi_storage *s, const struct coi_evaluation_query *filter,
                           int page, char *out, size_t size)
 {
-    struct coi_evaluation_query q = *filter;
-    json_t *all = json_array();
-    char after[40] = "";
-
-    q.limit = page;
-    for (int guard = 0; guard < 1000; guard++) {
-        json_t *rows = NULL, *row;
-        size_t i;
-        q.after_id = after[0] ? after : NULL;
-        int rc = s->evaluation_list(s, &rows, &q);
-        CHECK_INT(rc, COI_OK);
-        if (rc != COI_OK || !json_is_array(rows)) {
-            json_decref(rows);
-            break;
-        }
-        size_t n = json_array_size(rows);
-        CHECK(n <= (size_t)page);
-        json_array_foreach(rows, i, row)
-        {
-            const char *id = field(row, "id");
-            if (id == NULL || (after[0] && strcmp(id, after) <= 0)) {
-                test_fail(__FILE__, __LINE__, "evaluation %s comes after %s", id ? id : "?", after);
-                break;
-            }
-            snprintf(after, sizeof after, "%s", id);
-            json_array_append(all, row);
-        }
-        json_decref(rows);
-        if (n < (size_t)page || n == 0)
-            break;
-    }
+    json_t *all = evaluation_list_all(s, filter, page);
     join_key(out, size, all, "title");
     json_decref(all);
 }
@@ -356,8 +324,12 @@ STORAGE_TEST(storage_evaluations_delete_matches_version_and_removes_evaluation_a
 
     CHECK_INT(s->evaluation_delete(s, gone, 2), COI_OK);
     CHECK_INT(s->evaluation_get(s, &got, gone), COI_ENOTFOUND);
+    CHECK(got == NULL);
+    json_decref(got);
+    got = NULL;
     CHECK_INT(s->evaluation_history(s, &got, gone, 0, 10), COI_ENOTFOUND);
     CHECK(got == NULL);
+    json_decref(got);
     CHECK_INT(s->evaluation_delete(s, gone, -1), COI_ENOTFOUND);
     CHECK_INT(s->evaluation_delete(s, NO_ID, 1), COI_ENOTFOUND);
     titles_listed(s, &(struct coi_evaluation_query){.see_all = 1}, 10, titles, sizeof titles);

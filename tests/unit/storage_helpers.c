@@ -333,6 +333,43 @@ void case_move(struct coi_storage *s, const char *id, const char *status)
     json_decref(out);
 }
 
+json_t *evaluation_list_all(struct coi_storage *s, const struct coi_evaluation_query *filter,
+                            int page)
+{
+    struct coi_evaluation_query q = *filter;
+    json_t *all = json_array();
+    char after[40] = "";
+
+    q.limit = page;
+    for (int guard = 0; guard < 1000; guard++) {
+        json_t *rows = NULL, *row;
+        size_t i;
+        q.after_id = after[0] ? after : NULL;
+        int rc = s->evaluation_list(s, &rows, &q);
+        CHECK_INT(rc, COI_OK);
+        if (rc != COI_OK || !json_is_array(rows)) {
+            json_decref(rows);
+            break;
+        }
+        size_t n = json_array_size(rows);
+        CHECK(n <= (size_t)page);
+        json_array_foreach(rows, i, row)
+        {
+            const char *id = field(row, "id");
+            if (id == NULL || (after[0] && strcmp(id, after) <= 0)) {
+                test_fail(__FILE__, __LINE__, "evaluation %s comes after %s", id ? id : "?", after);
+                break;
+            }
+            snprintf(after, sizeof after, "%s", id);
+            json_array_append(all, row);
+        }
+        json_decref(rows);
+        if (n < (size_t)page || n == 0)
+            break;
+    }
+    return all;
+}
+
 json_t *evaluation_history_of(struct coi_storage *s, const char *id)
 {
     json_t *out = NULL;

@@ -93,6 +93,11 @@ json_t *evaluation_add(struct coi_storage *s, const char *case_id, const json_t 
 /* Moves case `id` to `status` (any version); records a failure when that fails. */
 void case_move(struct coi_storage *s, const char *id, const char *status);
 
+/* Every evaluation matching `filter` fetched by keyset paging `page` rows at a time. Checks that
+ * no page is larger than asked and that ids rise strictly across all rows. */
+json_t *evaluation_list_all(struct coi_storage *s, const struct coi_evaluation_query *filter,
+                            int page);
+
 /* The history of evaluation `id` (all entries, newest first); an empty array after a failure. */
 json_t *evaluation_history_of(struct coi_storage *s, const char *id);
 
