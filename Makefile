@@ -69,6 +69,10 @@ test: test-deps
 bench:
 	@bench/run.sh
 
+.PHONY: bench-search
+bench-search:
+	@bench/search.sh
+
 format:
 	clang-format -i $(SRC) $(HDR) $(UNIT_SRC)
 

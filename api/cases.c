@@ -5,14 +5,10 @@
 
 #include "api/case_fields.h"
 #include "api/cases.h"
-#include "api/cursor.h"
 #include "api/problem.h"
 #include "api/routes.h"
 #include "api/validate.h"
 #include "auth/policy.h"
-
-static const char *const statuses[] = {"draft",     "submitted",         "in_review",
-                                       "published", "changes_requested", "archived", NULL};
 
 /* The fields a merge patch may not remove (null). */
 static const char *const required[] = {"organisation_code", "title", "summary",
@@ -67,9 +63,7 @@ struct coi_evaluation_query case_viewer(const struct api_ctx *c)
     return q;
 }
 
-/* The evaluation summaries of the cases in `records` (an array), for the caller: an object by
- * case id (new reference), or NULL when storage fails (a problem was sent). */
-static json_t *summaries_of(struct api_ctx *c, const json_t *records)
+json_t *case_summaries(struct api_ctx *c, const json_t *records)
 {
     size_t n = json_array_size(records), i;
     const char **ids = calloc(n ? n : 1, sizeof *ids);
@@ -88,7 +82,7 @@ static json_t *summaries_of(struct api_ctx *c, const json_t *records)
 json_t *case_represent(struct api_ctx *c, const json_t *record)
 {
     json_t *one = json_pack("[O]", record);
-    json_t *summaries = summaries_of(c, one);
+    json_t *summaries = case_summaries(c, one);
     json_decref(one);
     if (summaries == NULL)
         return NULL;
@@ -108,93 +102,6 @@ void case_send(struct api_ctx *c, int status, const json_t *record)
         return;
     }
     api_send_resource(c, status, rep);
-}
-
-void cases_list(struct api_ctx *c)
-{
-    static const char *const allowed[] = {"status", "organisation_code", "has_evaluation",
-                                          "min_evidence_level", "limit", "cursor", NULL};
-    json_t *errors = json_array(), *params = json_object(), *after = NULL, *items = NULL;
-    struct coi_case_query q = {0};
-    int limit;
-
-    if (api_query_check(c, allowed) != 0)
-        goto out;
-    q.status = api_query(c, "status");
-    q.organisation_code = api_query(c, "organisation_code");
-    json_object_set_new(params, "status", q.status ? json_string(q.status) : json_null());
-    json_object_set_new(params, "organisation_code",
-                        q.organisation_code ? json_string(q.organisation_code) : json_null());
-    validate_enum(errors, params, "status", statuses, 0);
-    validate_code(errors, params, "organisation_code", 0, 1);
-    validate_limit(errors, api_query(c, "limit"), 50, 200, &limit);
-    const char *has = api_query(c, "has_evaluation"), *level = api_query(c, "min_evidence_level");
-    if (has != NULL && strcmp(has, "true") != 0 && strcmp(has, "false") != 0)
-        problem_add_error(errors, "has_evaluation", "must be true or false");
-    else if (has != NULL)
-        q.has_evaluation = strcmp(has, "true") == 0 ? 1 : 2;
-    if (level != NULL && (strlen(level) != 1 || level[0] < '1' || level[0] > '5'))
-        problem_add_error(errors, "min_evidence_level", "must be an integer from 1 to 5");
-    else if (level != NULL)
-        q.min_evidence_level = level[0] - '0';
-
-    /* A cursor is bound to the filters and to who asked (visibility shapes the order). */
-    char fingerprint[17];
-    const char *bound[] = {q.status, q.organisation_code, has, level, auth_role_name(c->who.role),
-                           c->who.org};
-    cursor_fingerprint(fingerprint, bound, 6);
-    const char *cursor = api_query(c, "cursor");
-    if (cursor != NULL) {
-        if (cursor_decode(&after, cursor, fingerprint) != COI_OK)
-            problem_add_error(errors, "cursor", "%s", coi_error_detail());
-        else if (!json_is_array(after) || json_array_size(after) != 2 ||
-                 !json_is_string(json_array_get(after, 0)) ||
-                 !json_is_string(json_array_get(after, 1)))
-            problem_add_error(errors, "cursor", "the cursor is not one this API issued");
-        else {
-            q.after_updated_at = json_string_value(json_array_get(after, 0));
-            q.after_id = json_string_value(json_array_get(after, 1));
-        }
-    }
-    if (json_array_size(errors) > 0) {
-        problem_send_errors(c, json_incref(errors), "the query string has errors");
-        goto out;
-    }
-    struct coi_evaluation_query viewer = case_viewer(c);
-    q.see_all = viewer.see_all;
-    q.viewer_org = viewer.viewer_org;
-    q.limit = limit + 1;
-    int rc = c->storage->case_list(c->storage, &items, &q);
-    if (rc != COI_OK) {
-        problem_from_error(c, rc);
-        goto out;
-    }
-    char token[512], *next = NULL;
-    if (json_array_size(items) > (size_t)limit) {
-        json_array_remove(items, (size_t)limit);
-        json_t *last = json_array_get(items, (size_t)limit - 1);
-        json_t *key = json_pack("[O, O]", json_object_get(last, "updated_at"),
-                                json_object_get(last, "id"));
-        if (cursor_encode(token, sizeof token, key, fingerprint) == COI_OK)
-            next = token;
-        json_decref(key);
-    }
-    json_t *summaries = summaries_of(c, items);
-    if (summaries == NULL)
-        goto out;
-    json_t *shown = json_array(), *item;
-    size_t i;
-    json_array_foreach(items, i, item) {
-        const char *id = json_string_value(json_object_get(item, "id"));
-        json_array_append_new(shown, case_present(item, json_object_get(summaries, id)));
-    }
-    json_decref(summaries);
-    api_send_page(c, shown, next);
-out:
-    json_decref(items);
-    json_decref(after);
-    json_decref(params);
-    json_decref(errors);
 }
 
 /* Checks a partner's organisation_code in `doc` (setting it to the partner's own when absent).

@@ -14,6 +14,10 @@ int case_load_visible(struct api_ctx *c, json_t **out, const char *id);
 /* The visibility fields (see_all, viewer_org) of an evaluation query for the caller. */
 struct coi_evaluation_query case_viewer(const struct api_ctx *c);
 
+/* The evaluation summaries of the cases in `records` (an array), for the caller: an object by
+ * case id (new reference), or NULL when storage fails (a problem was sent). */
+json_t *case_summaries(struct api_ctx *c, const json_t *records);
+
 /* The case's representation for the caller (with its evaluation_summary), a new reference;
  * NULL when the summary cannot be read (a problem was sent). */
 json_t *case_represent(struct api_ctx *c, const json_t *record);

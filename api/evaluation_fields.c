@@ -22,6 +22,7 @@ static const char *const effect_derived[] = {"change", "improved", NULL};
 
 #define PROSE_MAX 20000
 #define DKK_MAX 1000000000000LL /* a trillion kroner: more is a typing error */
+#define QUALITY_MAX 1e12        /* keeps result - baseline exact enough and finite */
 
 const char *const EVALUATION_WRITABLE[] = {
     "title", "evaluator_kind", "evaluator_name", "method", "period_start", "period_end",
@@ -91,9 +92,13 @@ static void check_quality(json_t *errors, const json_t *doc)
             if (unit != NULL && !json_is_null(unit))
                 validate_text(sub, item, "unit", 1, 50, 0);
             for (const char *const *f = (const char *const[]){"baseline", "result", NULL}; *f;
-                 f++)
-                if (!json_is_number(json_object_get(item, *f)))
+                 f++) {
+                json_t *v = json_object_get(item, *f);
+                if (!json_is_number(v))
                     problem_add_error(sub, *f, "is required and must be a number");
+                else if (fabs(json_number_value(v)) > QUALITY_MAX)
+                    problem_add_error(sub, *f, "must be between -1e12 and 1e12");
+            }
             if (!json_is_boolean(json_object_get(item, "higher_is_better")))
                 problem_add_error(sub, "higher_is_better", "is required and must be true or false");
             prefixed(errors, sub, prefix);

@@ -225,6 +225,7 @@ static int load_for_write(struct api_ctx *c, json_t **out, json_t **out_case, co
         problem_from_error(c, COI_ECONFLICT);
     json_decref(*out);
     json_decref(*out_case);
+    *out = *out_case = NULL;
     return -1;
 }
 
@@ -249,7 +250,7 @@ void evaluations_patch(struct api_ctx *c)
         if (json_is_null(value) && validate_in(key, required))
             problem_add_error(errors, key, "cannot be removed");
         else
-            json_object_set(doc, key, value);
+            json_object_set_new(doc, key, api_merge_patch(json_object_get(doc, key), value));
     }
     evaluation_check(errors, doc);
     if (json_array_size(errors) > 0) {

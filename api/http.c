@@ -193,7 +193,7 @@ void problem_send_json(struct api_ctx *c, int status, json_t *body)
 
 void api_set_next_link(struct api_ctx *c, const char *cursor)
 {
-    char link[2048] = "<";
+    char link[8192] = "<"; /* the query (q up to 500 bytes, encoded) and a cursor fit */
     strncat(link, c->req->url_path, sizeof link - strlen(link) - 1);
     strncat(link, "?", sizeof link - strlen(link) - 1);
     for (size_t i = 0; i < c->query_count; i++) {
@@ -295,6 +295,21 @@ int64_t api_record_take_version(json_t *record)
     int64_t v = (int64_t)json_integer_value(json_object_get(record, "version"));
     json_object_del(record, "version");
     return v;
+}
+
+json_t *api_merge_patch(const json_t *target, const json_t *patch)
+{
+    if (!json_is_object(patch))
+        return json_deep_copy(patch);
+    json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object(), *value;
+    const char *key;
+    json_object_foreach((json_t *)patch, key, value) {
+        if (json_is_null(value))
+            json_object_del(out, key);
+        else
+            json_object_set_new(out, key, api_merge_patch(json_object_get(out, key), value));
+    }
+    return out;
 }
 
 static int compare_names(const void *a, const void *b)

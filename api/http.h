@@ -102,6 +102,10 @@ int api_if_match_holds(const struct api_ctx *c, const json_t *representation);
  * returning it; the record is changed in place. */
 int64_t api_record_take_version(json_t *record);
 
+/* RFC 7396: `patch` applied to `target` (either may be NULL): objects merge member by member
+ * (null removes a member), anything else replaces. Returns a new reference. */
+json_t *api_merge_patch(const json_t *target, const json_t *patch);
+
 /* The names in `fields` (NULL-terminated) whose values differ between `before` and `after`,
  * sorted by name (new array): the changed_fields of a history entry. */
 json_t *api_changed_fields(const json_t *before, const json_t *after, const char *const *fields);

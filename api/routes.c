@@ -17,6 +17,8 @@ const struct route routes[] = {
      "Correct an organisation (JSON Merge Patch)", 0},
     {"GET", "/v1/cases", cases_list, BODY_NONE, "List the cases the caller may see", 1},
     {"POST", "/v1/cases", cases_create, BODY_JSON, "Create a case (as a draft)", 0},
+    {"GET", "/v1/cases/facets", cases_facets, BODY_NONE,
+     "Counts of matching cases per innovation type, sector, level, region, status and effect", 1},
     {"GET", "/v1/cases/{id}", cases_get, BODY_NONE, "Get one case", 0},
     {"PATCH", "/v1/cases/{id}", cases_patch, BODY_MERGE_PATCH, "Edit a case (JSON Merge Patch)", 0},
     {"PUT", "/v1/organisations/{code}/cases/{external_id}", cases_put_external, BODY_JSON,

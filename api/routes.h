@@ -49,6 +49,7 @@ void organisations_create(struct api_ctx *c);
 void organisations_get(struct api_ctx *c);
 void organisations_patch(struct api_ctx *c);
 void cases_list(struct api_ctx *c);
+void cases_facets(struct api_ctx *c);
 void cases_create(struct api_ctx *c);
 void cases_get(struct api_ctx *c);
 void cases_patch(struct api_ctx *c);

@@ -148,8 +148,14 @@ int server_run(const struct config *cfg, const struct auth_keys *keys,
         char path[256];
         bindings[i] = (struct api_binding){&routes[i], &rt};
         route_ulfius_path(&routes[i], path, sizeof path);
-        ulfius_add_endpoint_by_val(&instance, routes[i].method, NULL, path, 0, api_dispatch,
-                                   &bindings[i]);
+        /* ulfius runs the first matching endpoint by priority: a literal segment
+         * (/v1/cases/facets) must win over a parameter (/v1/cases/{id}), so routes with fewer
+         * parameters come first. */
+        unsigned priority = 0;
+        for (const char *p = routes[i].path; *p; p++)
+            priority += *p == '{';
+        ulfius_add_endpoint_by_val(&instance, routes[i].method, NULL, path, priority,
+                                   api_dispatch, &bindings[i]);
     }
     ulfius_set_default_endpoint(&instance, api_fallback, &rt);
 

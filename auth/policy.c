@@ -39,6 +39,7 @@ const struct policy_rule policy_rules[] = {
     /* Cases: everyone reads (the object rules below decide which cases); the centre's staff
      * and partner systems write; steering members write nothing here. */
     {"GET", "/v1/cases", EVERYONE},
+    {"GET", "/v1/cases/facets", EVERYONE},
     {"POST", "/v1/cases", ADMIN | EDITOR | PARTNER},
     {"GET", "/v1/cases/{id}", EVERYONE},
     {"PATCH", "/v1/cases/{id}", ADMIN | EDITOR | PARTNER},

@@ -20,7 +20,7 @@ int storage_register(const struct coi_storage *s)
     if (s->backend == NULL || s->close == NULL || s->ping == NULL || s->migrate == NULL ||
         s->organisation_list == NULL || s->organisation_get == NULL ||
         s->organisation_create == NULL || s->organisation_update == NULL ||
-        s->case_list == NULL || s->case_get == NULL || s->case_get_by_external_id == NULL ||
+        s->case_list == NULL || s->case_count == NULL || s->case_facets == NULL || s->case_get == NULL || s->case_get_by_external_id == NULL ||
         s->case_create == NULL || s->case_update == NULL || s->case_transition == NULL ||
         s->case_history == NULL || s->adoption_create == NULL || s->adoption_get == NULL ||
         s->adoption_list == NULL || s->adoption_update == NULL || s->adoption_delete == NULL ||

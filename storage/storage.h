@@ -69,22 +69,57 @@ struct coi_actor {
     const char *org;
 };
 
-/* Filters for listing cases, newest change first (updated_at DESC, id DESC). Visibility:
- * `see_all` shows every status; otherwise only published cases, plus every case whose lead or
- * partner organisation is `viewer_org` (when not NULL). The keyset cursor is the last row's
- * (updated_at, id): rows strictly after it in that order. */
+/* A list of accepted values: a row matches when its value is any of them. n == 0: no filter. */
+struct coi_strings {
+    const char *const *items;
+    size_t n;
+};
+
+/* A parsed text search (storage/search.h): every term must match. */
+struct coi_search;
+
+/* The orders a case list can come in. Every order ends with id (descending for the DESC
+ * orders, ascending otherwise) so that it is total, and pages are keyset pages. */
+enum coi_case_sort {
+    COI_SORT_UPDATED_DESC = 0, /* updated_at DESC, id DESC (the default) */
+    COI_SORT_UPDATED_ASC,      /* updated_at ASC, id ASC */
+    COI_SORT_TITLE,            /* title ASC (byte order of the title), id ASC */
+    COI_SORT_ADOPTIONS_DESC,   /* adoption_count DESC, id DESC */
+    COI_SORT_PUBLISHED_DESC,   /* published_at DESC with never-published cases last, id DESC */
+    COI_SORT_RELEVANCE,        /* text-search rank, best first, then id DESC; needs `search` */
+};
+
+/* Filters for listing cases. Visibility: `see_all` shows every status; otherwise only
+ * published cases, plus every case whose lead or partner organisation is `viewer_org` (when
+ * not NULL). Every filter narrows (AND); each list filter is any-of:
+ *   statuses, organisation_codes (lead organisation), region_codes (the lead or a partner
+ *   organisation lies in the region: is the region itself or has it as region_code),
+ *   government_levels, innovation_types, effect_types, tags (the case's array contains any of
+ *   them), sectors, implementation_statuses, spread_potential_ratings, origins (the field is
+ *   any of them); updated_since (ISO timestamp: updated_at >= it); started_from/started_to
+ *   (dates: started_on within, inclusive; cases without started_on do not match);
+ *   has_evaluation / min_evidence_level (evaluations of the case that the same viewer may see,
+ *   the visibility rule of struct coi_evaluation_query); search (text search on title,
+ *   summary, problem, solution, lessons_learned and tags, Danish stemming).
+ * Each listed record carries "_sort_key": the JSON array that, passed back as `after`,
+ * continues the list after it (opaque to the API), and with `highlight` and a search,
+ * "_snippet": a short extract of the best matching text with matches wrapped in <mark>
+ * and </mark> (everything else in it is plain text, not HTML). */
 struct coi_case_query {
     int see_all;
     const char *viewer_org;
-    const char *organisation_code; /* lead organisation */
-    const char *status;
-    const char *after_updated_at;  /* with after_id */
-    const char *after_id;
-    int limit;                     /* >= 1 */
-    /* Evaluations of the case that the same viewer may see (the visibility rule of struct
-     * coi_evaluation_query, with the same see_all and viewer_org): */
+    struct coi_strings statuses, organisation_codes, region_codes, government_levels,
+        innovation_types, sectors, implementation_statuses, effect_types,
+        spread_potential_ratings, origins, tags;
+    const char *updated_since;
+    const char *started_from, *started_to;
     int has_evaluation;            /* 0: any case, 1: with one at least, 2: with none */
     int min_evidence_level;        /* 0: any, else 1..5: with one at least at this level */
+    const struct coi_search *search; /* NULL: no text search */
+    enum coi_case_sort sort;
+    const json_t *after;           /* NULL: from the start; else a "_sort_key" of this query */
+    int highlight;
+    int limit;                     /* >= 1 */
 };
 
 /* Filters for listing evaluations, in creation order (id ascending; ids are time-ordered),
@@ -153,6 +188,14 @@ struct coi_storage {
      * given. update and transition bump version and updated_at and match expected_version
      * (COI_ECONFLICT when it differs; COI_ENOTFOUND when the case is absent). */
     int (*case_list)(struct coi_storage *s, json_t **out, const struct coi_case_query *q);
+    /* How many cases the query matches (sort, after, highlight and limit ignored). */
+    int (*case_count)(struct coi_storage *s, int64_t *out, const struct coi_case_query *q);
+    /* Counts of the cases the query matches (sort, after, highlight, limit ignored) per value
+     * of innovation_type, sector, government_level, region_code (regions of the lead and
+     * partner organisations), implementation_status, status and effect_type, in one round
+     * trip: {"innovation_type": {"workflow": 12, ...}, "sector": {...}, ...}; a value with no
+     * case is left out; cases without a value (sector null) are not counted in that facet. */
+    int (*case_facets)(struct coi_storage *s, json_t **out, const struct coi_case_query *q);
     int (*case_get)(struct coi_storage *s, json_t **out, const char *id);
     int (*case_get_by_external_id)(struct coi_storage *s, json_t **out,
                                    const char *organisation_code, const char *external_id);

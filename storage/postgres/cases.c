@@ -1,4 +1,5 @@
-/* PostgreSQL backend: cases (list, get, history, create, update, transition) and derived data. */
+/* PostgreSQL backend: cases (get, history, create, update, transition) and derived data; the
+ * list, count and facets are in case_search.c. */
 #include "storage/postgres/pg_internal.h"
 
 #include <inttypes.h>
@@ -6,21 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The case record of the row aliased `c`, as JSON text: the content fields of `doc` plus the
- * columns, partners in the order the writer gave them. (clang-format would break the lines
- * around each PG_ISO_UTC: kept one per column by hand.) */
-/* clang-format off */
-#define CASE_RECORD                                                                                \
-    "(c.doc || jsonb_build_object('id', c.id, 'organisation_code', c.organisation_code,"           \
-    " 'external_id', c.external_id, 'partner_organisation_codes',"                                 \
-    " COALESCE((SELECT jsonb_agg(p.organisation_code ORDER BY p.position) FROM case_partners p"    \
-    " WHERE p.case_id = c.id), '[]'::jsonb), 'status', c.status,"                                  \
-    " 'government_levels', to_jsonb(c.government_levels), 'adoption_count', c.adoption_count,"     \
-    " 'regions_reached', to_jsonb(c.regions_reached), 'version', c.version,"                       \
-    " 'published_at', " PG_ISO_UTC("c.published_at") ","                                           \
-    " 'updated_at', " PG_ISO_UTC("c.updated_at") ","                                               \
-    " 'created_at', " PG_ISO_UTC("c.created_at") "))::text"
-/* clang-format on */
+/* The case record (pg_internal.h) as JSON text. */
+#define CASE_RECORD PG_CASE_OBJECT "::text"
 
 /* The lead and partner organisations of the case row `c`. */
 #define CASE_ORGS                                                                                  \
@@ -52,26 +40,6 @@ static const char GET_SQL[] = "SELECT " CASE_RECORD " FROM cases c WHERE c.id = 
 static const char GET_BY_EXTERNAL_ID_SQL[] =
     "SELECT " CASE_RECORD " FROM cases c"
     " WHERE c.organisation_code = $1::text AND c.external_id = $2::text";
-
-/* The evaluations of case row `c` its viewer may see ($1 see_all, $2 viewer_org). */
-#define VISIBLE_EVALUATIONS "evaluations e WHERE e.case_id = c.id AND " PG_EVALUATION_VISIBLE
-
-/* Visibility ($1 see_all, $2 viewer_org), filters ($3 lead, $4 status, $8 has_evaluation,
- * $9 min_evidence_level), the keyset cursor ($5 updated_at, $6 id) and the limit ($7, NULL:
- * none) in one static statement. */
-static const char LIST_SQL[] =
-    "SELECT " CASE_RECORD " FROM cases c"
-    " WHERE ($1::boolean OR c.status = 'published' OR c.organisation_code = $2::text"
-    " OR EXISTS (SELECT 1 FROM case_partners p WHERE p.case_id = c.id"
-    " AND p.organisation_code = $2::text))"
-    " AND ($3::text IS NULL OR c.organisation_code = $3::text)"
-    " AND ($4::text IS NULL OR c.status = $4::text)"
-    " AND ($5::timestamptz IS NULL OR (c.updated_at, c.id) < ($5::timestamptz, $6::text))"
-    " AND ($8::integer NOT IN (1, 2)"
-    " OR ($8::integer = 1) = EXISTS (SELECT 1 FROM " VISIBLE_EVALUATIONS "))"
-    " AND ($9::integer <= 0"
-    " OR EXISTS (SELECT 1 FROM " VISIBLE_EVALUATIONS " AND e.evidence_level >= $9::integer))"
-    " ORDER BY c.updated_at DESC, c.id DESC LIMIT $7::bigint";
 
 /* No row: the case is absent; one row with a NULL entry: it has no entries in range. */
 static const char HISTORY_SQL[] =
@@ -132,48 +100,6 @@ int pg_case_get_by_external_id(struct coi_storage *s, json_t **out, const char *
     const char *params[2] = {organisation_code, external_id};
     return read_one(s, out, GET_BY_EXTERNAL_ID_SQL, 2, params,
                     "no case with that external_id for that organisation");
-}
-
-int pg_case_list(struct coi_storage *s, json_t **out, const struct coi_case_query *q)
-{
-    struct pg_storage *pg = (struct pg_storage *)s;
-    static const struct coi_case_query all = {.see_all = 1};
-    char limit[24], has_evaluation[24], min_evidence_level[24];
-    const char *params[9], *state;
-    PGconn *conn = NULL;
-    PGresult *res = NULL;
-    int rc;
-
-    *out = NULL;
-    if (q == NULL)
-        q = &all;
-    snprintf(limit, sizeof limit, "%d", q->limit);
-    params[0] = q->see_all ? "true" : "false";
-    params[1] = q->viewer_org;
-    params[2] = q->organisation_code;
-    params[3] = q->status;
-    params[4] = q->after_updated_at;
-    params[5] = q->after_id;
-    params[6] = q->limit > 0 ? limit : NULL;
-    snprintf(has_evaluation, sizeof has_evaluation, "%d", q->has_evaluation);
-    snprintf(min_evidence_level, sizeof min_evidence_level, "%d", q->min_evidence_level);
-    params[7] = has_evaluation;
-    params[8] = min_evidence_level;
-    if ((rc = pg_acquire(pg, &conn)) != COI_OK)
-        return rc;
-    res = PQexecParams(conn, LIST_SQL, 9, NULL, params, NULL, NULL, 0);
-    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    /* A data exception can only come from the cursor's time ($5), which clients hand back and
-     * may have made up. */
-    if (PQresultStatus(res) == PGRES_TUPLES_OK)
-        rc = pg_json_rows(out, res);
-    else if (PQstatus(conn) == CONNECTION_OK && state != NULL && strncmp(state, "22", 2) == 0)
-        rc = coi_error_set(COI_EINVALID, "cursor", "the cursor's time is not a timestamp");
-    else
-        rc = pg_error(conn, res);
-    PQclear(res);
-    pg_release(pg, conn);
-    return rc;
 }
 
 int pg_case_history(struct coi_storage *s, json_t **out, const char *id, int64_t before_version,

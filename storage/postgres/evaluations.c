@@ -44,30 +44,6 @@ static const char SUMMARIES_SQL[] =
     " FROM evaluations e JOIN cases c ON c.id = e.case_id"
     " WHERE e.case_id = k.id AND " PG_EVALUATION_VISIBLE ") s";
 
-/* Runs a read on a pooled connection. A value the database refuses (class 22, e.g. text that
- * is not UTF-8 in a filter or cursor) is the caller's input: COI_EINVALID without an error
- * log line. On success *out holds the result (caller PQclears). */
-static int read_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
-                      const char *const *params)
-{
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    int rc;
-
-    *out = NULL;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-        *out = res;
-        return COI_OK;
-    }
-    if (PQstatus(conn) == CONNECTION_OK && state != NULL && strncmp(state, "22", 2) == 0)
-        rc = coi_error_set(COI_EINVALID, NULL, "value not accepted: %s",
-                           pg_error_message(conn, res));
-    else
-        rc = pg_error(conn, res);
-    PQclear(res);
-    return rc;
-}
-
 int pg_evaluation_get(struct coi_storage *s, json_t **out, const char *id)
 {
     struct pg_storage *pg = (struct pg_storage *)s;
@@ -79,7 +55,7 @@ int pg_evaluation_get(struct coi_storage *s, json_t **out, const char *id)
     *out = NULL;
     if ((rc = pg_acquire(pg, &conn)) != COI_OK)
         return rc;
-    if ((rc = read_query(&res, conn, GET_SQL, 1, params)) == COI_OK)
+    if ((rc = pg_read_query(&res, conn, GET_SQL, 1, params)) == COI_OK)
         rc = PQntuples(res) == 0 ? coi_error_set(COI_ENOTFOUND, NULL, "no such evaluation")
                                  : pg_json_value(out, res, 0, 0);
     PQclear(res);
@@ -113,7 +89,7 @@ int pg_evaluation_list(struct coi_storage *s, json_t **out, const struct coi_eva
     params[8] = q->limit > 0 ? limit : NULL;
     if ((rc = pg_acquire(pg, &conn)) != COI_OK)
         return rc;
-    if ((rc = read_query(&res, conn, LIST_SQL, 9, params)) == COI_OK)
+    if ((rc = pg_read_query(&res, conn, LIST_SQL, 9, params)) == COI_OK)
         rc = pg_json_rows(out, res);
     PQclear(res);
     pg_release(pg, conn);
@@ -135,45 +111,12 @@ int pg_evaluation_history(struct coi_storage *s, json_t **out, const char *id,
     snprintf(count, sizeof count, "%d", limit);
     if ((rc = pg_acquire(pg, &conn)) != COI_OK)
         return rc;
-    if ((rc = read_query(&res, conn, HISTORY_SQL, 3, params)) == COI_OK)
+    if ((rc = pg_read_query(&res, conn, HISTORY_SQL, 3, params)) == COI_OK)
         rc = PQntuples(res) == 0 ? coi_error_set(COI_ENOTFOUND, NULL, "no such evaluation")
                                  : pg_json_rows(out, res);
     PQclear(res);
     pg_release(pg, conn);
     return rc;
-}
-
-/* The `n` ids as a PostgreSQL array literal, {"a","b"} with " and \ escaped, into *out (caller
- * frees). COI_EINVALID for a NULL id. */
-static int text_array_literal(char **out, const char *const *items, size_t n)
-{
-    size_t size = 3, used = 0;
-    char *text;
-
-    *out = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (items[i] == NULL)
-            return coi_error_set(COI_EINVALID, "case_id", "a case id is missing");
-        size += 2 * strlen(items[i]) + 3; /* every byte escaped, quotes, comma */
-    }
-    if ((text = malloc(size)) == NULL)
-        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
-    text[used++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            text[used++] = ',';
-        text[used++] = '"';
-        for (const char *p = items[i]; *p != '\0'; p++) {
-            if (*p == '"' || *p == '\\')
-                text[used++] = '\\';
-            text[used++] = *p;
-        }
-        text[used++] = '"';
-    }
-    text[used++] = '}';
-    text[used] = '\0';
-    *out = text;
-    return COI_OK;
 }
 
 int pg_evaluation_summaries(struct coi_storage *s, json_t **out, const char *const *case_ids,
@@ -190,14 +133,14 @@ int pg_evaluation_summaries(struct coi_storage *s, json_t **out, const char *con
     *out = NULL;
     if (q == NULL)
         q = &all;
-    if ((rc = text_array_literal(&ids, case_ids, n)) != COI_OK)
+    if ((rc = pg_text_array(&ids, case_ids, n, "case_id")) != COI_OK)
         return rc;
     params[0] = q->see_all ? "true" : "false";
     params[1] = q->viewer_org;
     params[2] = ids;
     if ((rc = pg_acquire(pg, &conn)) != COI_OK)
         goto out;
-    if ((rc = read_query(&res, conn, SUMMARIES_SQL, 3, params)) == COI_OK)
+    if ((rc = pg_read_query(&res, conn, SUMMARIES_SQL, 3, params)) == COI_OK)
         rc = pg_json_value(out, res, 0, 0);
     PQclear(res);
     pg_release(pg, conn);

@@ -27,6 +27,22 @@ struct pg_storage {
  * of that setting. */
 #define PG_ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
+/* The case record of the row aliased `c`, as a jsonb object: the content fields of `doc`
+ * plus the columns, partners in the order the writer gave them. (clang-format would break the
+ * lines around each PG_ISO_UTC: kept one per column by hand.) */
+/* clang-format off */
+#define PG_CASE_OBJECT                                                                             \
+    "(c.doc || jsonb_build_object('id', c.id, 'organisation_code', c.organisation_code,"           \
+    " 'external_id', c.external_id, 'partner_organisation_codes',"                                 \
+    " COALESCE((SELECT jsonb_agg(p.organisation_code ORDER BY p.position) FROM case_partners p"    \
+    " WHERE p.case_id = c.id), '[]'::jsonb), 'status', c.status,"                                  \
+    " 'government_levels', to_jsonb(c.government_levels), 'adoption_count', c.adoption_count,"     \
+    " 'regions_reached', to_jsonb(c.regions_reached), 'version', c.version,"                       \
+    " 'published_at', " PG_ISO_UTC("c.published_at") ","                                           \
+    " 'updated_at', " PG_ISO_UTC("c.updated_at") ","                                               \
+    " 'created_at', " PG_ISO_UTC("c.created_at") "))"
+/* clang-format on */
+
 /* A history entry (of a case or an evaluation) of the row aliased `h`, as JSON text. */
 #define PG_HISTORY_ENTRY                                                                           \
     "jsonb_build_object('version', h.version, 'actor', h.actor, 'action', h.action,"               \
@@ -63,6 +79,16 @@ void pg_release(struct pg_storage *pg, PGconn *conn);
  * the result (PGRES_TUPLES_OK or PGRES_COMMAND_OK) and the caller PQclears it; on failure
  * *out is NULL and the return value is the mapped error (see pg_error). */
 int pg_query(PGresult **out, PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/* pg_query for reads whose parameters come from clients: a value the database refuses
+ * (class 22, e.g. text that is not UTF-8, a malformed timestamp in a filter or cursor) is the
+ * caller's input, answered COI_EINVALID without an error log line. */
+int pg_read_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
+                  const char *const *params);
+
+/* The `n` strings as a PostgreSQL array literal, {"a","b"} with " and \ escaped, into *out
+ * (caller frees). COI_EINVALID naming `field` for a NULL item. */
+int pg_text_array(char **out, const char *const *items, size_t n, const char *field);
 
 /* Runs a statement without parameters (it may hold several statements, e.g. a migration
  * file) and discards its result. COI_OK or the mapped error. */
@@ -101,8 +127,8 @@ int pg_case_recompute(PGconn *conn, const char *case_id, json_t **out);
  * Implemented in cases.c. */
 int pg_actor_text(char **out, const struct coi_actor *actor);
 
-/* Callbacks implemented in migrations.c, organisations.c, cases.c, adoptions.c,
- * evaluations.c and evaluation_writes.c. */
+/* Callbacks implemented in migrations.c, organisations.c, cases.c, case_search.c,
+ * adoptions.c, evaluations.c and evaluation_writes.c. */
 int pg_migrate(struct coi_storage *s, struct coi_migration_report *out,
                const struct coi_migration *steps, size_t n, enum coi_migrate_mode mode);
 int pg_organisation_list(struct coi_storage *s, json_t **out, const struct coi_org_query *q);
@@ -111,6 +137,8 @@ int pg_organisation_create(struct coi_storage *s, json_t **out, const json_t *or
 int pg_organisation_update(struct coi_storage *s, json_t **out, const char *code, const json_t *org,
                            int64_t expected_version);
 int pg_case_list(struct coi_storage *s, json_t **out, const struct coi_case_query *q);
+int pg_case_count(struct coi_storage *s, int64_t *out, const struct coi_case_query *q);
+int pg_case_facets(struct coi_storage *s, json_t **out, const struct coi_case_query *q);
 int pg_case_get(struct coi_storage *s, json_t **out, const char *id);
 int pg_case_get_by_external_id(struct coi_storage *s, json_t **out, const char *organisation_code,
                                const char *external_id);

@@ -97,6 +97,58 @@ int pg_exec(PGconn *conn, const char *sql)
     return rc;
 }
 
+int pg_read_query(PGresult **out, PGconn *conn, const char *sql, int nparams,
+                  const char *const *params)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    int rc;
+
+    *out = NULL;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        *out = res;
+        return COI_OK;
+    }
+    if (PQstatus(conn) == CONNECTION_OK && state != NULL && strncmp(state, "22", 2) == 0)
+        rc = coi_error_set(COI_EINVALID, NULL, "value not accepted: %s",
+                           pg_error_message(conn, res));
+    else
+        rc = pg_error(conn, res);
+    PQclear(res);
+    return rc;
+}
+
+int pg_text_array(char **out, const char *const *items, size_t n, const char *field)
+{
+    size_t size = 3, used = 0;
+    char *text;
+
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i] == NULL)
+            return coi_error_set(COI_EINVALID, field, "a value of %s is missing", field);
+        size += 2 * strlen(items[i]) + 3; /* every byte escaped, quotes, comma */
+    }
+    if ((text = malloc(size)) == NULL)
+        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
+    text[used++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            text[used++] = ',';
+        text[used++] = '"';
+        for (const char *p = items[i]; *p != '\0'; p++) {
+            if (*p == '"' || *p == '\\')
+                text[used++] = '\\';
+            text[used++] = *p;
+        }
+        text[used++] = '"';
+    }
+    text[used++] = '}';
+    text[used] = '\0';
+    *out = text;
+    return COI_OK;
+}
+
 void pg_rollback(PGconn *conn)
 {
     if (conn != NULL && PQstatus(conn) == CONNECTION_OK &&
@@ -300,6 +352,8 @@ int storage_postgres_open(struct coi_storage **out, const char *conninfo,
     pg->base.organisation_create = pg_organisation_create;
     pg->base.organisation_update = pg_organisation_update;
     pg->base.case_list = pg_case_list;
+    pg->base.case_count = pg_case_count;
+    pg->base.case_facets = pg_case_facets;
     pg->base.case_get = pg_case_get;
     pg->base.case_get_by_external_id = pg_case_get_by_external_id;
     pg->base.case_create = pg_case_create;

@@ -1,13 +1,17 @@
-/* SQLite cases, write side: create, update and transition, each with its history entry. */
+/* SQLite cases, write side: create, update and transition, each with its history entry (and
+ * create and update with the case's text search row). */
 #include "storage/sqlite/sqlite_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* search_key is the case's row in cases_fts: a stable integer of its own, since the rowid of a
+ * table keyed by text may change on VACUUM. The write lock is held, so max + 1 is free. */
 static const char INSERT_SQL[] =
-    "INSERT INTO cases (id, organisation_code, external_id, doc, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+    "INSERT INTO cases (id, organisation_code, external_id, doc, created_at, updated_at,"
+    " search_key) VALUES (?1, ?2, ?3, ?4, ?5, ?5,"
+    " (SELECT coalesce(max(search_key), 0) + 1 FROM cases))";
 
 static const char UPDATE_SQL[] =
     "UPDATE cases SET organisation_code = ?2, external_id = ?3, doc = ?4, version = version + 1,"
@@ -18,6 +22,18 @@ static const char UPDATE_SQL[] =
 static const char TRANSITION_SQL[] =
     "UPDATE cases SET status = ?2, version = version + 1, updated_at = ?3,"
     " published_at = CASE WHEN ?2 = 'published' THEN ?3 ELSE published_at END WHERE id = ?1";
+
+/* The searchable text of case ?1, replaced in cases_fts (migrations/sqlite/0005): the row goes
+ * and comes back whole, as FTS5 needs the old text to take its words out of the index. */
+static const char UNINDEX_SQL[] =
+    "DELETE FROM cases_fts WHERE rowid = (SELECT search_key FROM cases WHERE id = ?1)";
+static const char INDEX_SQL[] =
+    "INSERT INTO cases_fts (rowid, title, summary, problem, solution, lessons_learned, tags)"
+    " SELECT search_key, json_extract(doc, '$.title'), json_extract(doc, '$.summary'),"
+    " json_extract(doc, '$.problem'), json_extract(doc, '$.solution'),"
+    " json_extract(doc, '$.lessons_learned'),"
+    " (SELECT group_concat(value, ' ') FROM json_each(doc, '$.tags'))"
+    " FROM cases WHERE id = ?1";
 
 static const char HISTORY_SQL[] =
     "INSERT INTO case_history (case_id, version, at, actor, action, from_status, to_status,"
@@ -143,6 +159,21 @@ static int write_case(sqlite3 *db, const char *sql, const char *id, const struct
     return rc;
 }
 
+/* Brings the text search row of case `id` up to date with its stored document. */
+static int index_text(sqlite3 *db, const char *id)
+{
+    static const char *const steps[] = {UNINDEX_SQL, INDEX_SQL};
+    int rc = COI_OK;
+    for (size_t i = 0; i < 2 && rc == COI_OK; i++) {
+        sqlite3_stmt *stmt = NULL;
+        if ((rc = sqlite_prepare(db, &stmt, steps[i])) == COI_OK &&
+            (rc = sqlite_bind_texts(db, stmt, &id, 1)) == COI_OK)
+            rc = sqlite_step_done(db, stmt, NULL, "cannot index the case's text");
+        sqlite3_finalize(stmt);
+    }
+    return rc;
+}
+
 /* Replaces the partner rows of case `id` with `partners` (array or NULL), keeping their
  * order in `position`. */
 static int write_partners(sqlite3 *db, const char *id, const json_t *partners)
@@ -222,7 +253,7 @@ int sqlite_case_create(struct coi_storage *s, json_t **out, const json_t *c,
         (rc = check_input(db, &in)) != COI_OK || (rc = sqlite_now(db, now)) != COI_OK ||
         (rc = write_case(db, INSERT_SQL, id, &in, now)) != COI_OK ||
         (rc = write_partners(db, id, in.partners)) != COI_OK ||
-        (rc = sqlite_case_derive(db, id)) != COI_OK)
+        (rc = index_text(db, id)) != COI_OK || (rc = sqlite_case_derive(db, id)) != COI_OK)
         goto out;
     struct sqlite_history_entry e = {.id = id,
                                      .version = 1,
@@ -258,7 +289,7 @@ int sqlite_case_update(struct coi_storage *s, json_t **out, const char *id, cons
         (rc = check_input(db, &in)) != COI_OK || (rc = sqlite_now(db, now)) != COI_OK ||
         (rc = write_case(db, UPDATE_SQL, id, &in, now)) != COI_OK ||
         (rc = write_partners(db, id, in.partners)) != COI_OK ||
-        (rc = sqlite_case_derive(db, id)) != COI_OK)
+        (rc = index_text(db, id)) != COI_OK || (rc = sqlite_case_derive(db, id)) != COI_OK)
         goto out;
     struct sqlite_history_entry e = {.id = id,
                                      .version = version + 1,

@@ -1,4 +1,5 @@
-/* SQLite cases, read side: the case record, get, list, history and the derived fields. */
+/* SQLite cases, read side: the case record, get, history and the derived fields (lists,
+ * counts and facets are in case_search.c). */
 #include "storage/sqlite/sqlite_internal.h"
 
 #include <stdlib.h>
@@ -6,11 +7,7 @@
 /* Every read of a case is this one statement, so a record (partners included) always comes
  * from one snapshot. The partners come as [position, code] pairs and are put in position
  * order in C: SQLite 3.40 does not promise the order in which json_group_array sees rows. */
-#define CASE_SELECT                                                                                \
-    "SELECT c.id, c.organisation_code, c.external_id, c.doc, c.status, c.government_levels,"       \
-    " c.adoption_count, c.regions_reached, c.version, c.created_at, c.updated_at,"                 \
-    " c.published_at, (SELECT json_group_array(json_array(p.position, p.organisation_code))"       \
-    " FROM case_partners p WHERE p.case_id = c.id) FROM cases c"
+#define CASE_SELECT "SELECT " SQLITE_CASE_COLUMNS " FROM cases c"
 
 enum {
     COL_ID,
@@ -32,21 +29,6 @@ static const char GET_SQL[] = CASE_SELECT " WHERE c.id = ?1";
 
 static const char GET_BY_EXTERNAL_ID_SQL[] =
     CASE_SELECT " WHERE c.organisation_code = ?1 AND c.external_id = ?2";
-
-/* Visibility as struct coi_case_query documents it; every filter is optional (NULL: none). The
- * cursor compares (updated_at, id) as a pair so rows that share an updated_at are neither
- * skipped nor repeated. A listed case is visible to the viewer, so of the evaluation rule
- * (has_evaluation ?8, min_evidence_level ?9) only SQLITE_EVALUATION_SHOWN is left to check. */
-#define SHOWN_EVALUATION                                                                           \
-    "SELECT 1 FROM evaluations e WHERE e.case_id = c.id AND " SQLITE_EVALUATION_SHOWN
-static const char LIST_SQL[] =
-    CASE_SELECT " WHERE " SQLITE_CASE_VISIBLE " AND (?3 IS NULL OR c.organisation_code = ?3)"
-                " AND (?4 IS NULL OR c.status = ?4)"
-                " AND (?5 IS NULL OR c.updated_at < ?5 OR (c.updated_at = ?5 AND c.id < ?6))"
-                " AND CASE ?8 WHEN 1 THEN EXISTS (" SHOWN_EVALUATION ")"
-                "            WHEN 2 THEN NOT EXISTS (" SHOWN_EVALUATION ") ELSE 1 END"
-                " AND (?9 <= 0 OR EXISTS (" SHOWN_EVALUATION " AND e.evidence_level >= ?9))"
-                " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?7";
 
 /* The LEFT JOIN yields one all-NULL history row for a case without matching entries, and no
  * row at all for a missing case: one statement tells both apart. */
@@ -111,9 +93,9 @@ out:
     return codes;
 }
 
-/* The record of the current row of a CASE_SELECT statement: the stored document plus the
- * columns. *out is a new reference. */
-static int case_from_row(json_t **out, sqlite3_stmt *stmt)
+/* The record of the current row of a statement selecting SQLITE_CASE_COLUMNS first: the stored
+ * document plus the columns. */
+int sqlite_case_from_row(json_t **out, sqlite3_stmt *stmt)
 {
     static const struct {
         const char *key;
@@ -157,7 +139,7 @@ static int collect_cases(json_t *list, sqlite3 *db, sqlite3_stmt *stmt)
     json_t *c;
     int step, rc;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if ((rc = case_from_row(&c, stmt)) != COI_OK)
+        if ((rc = sqlite_case_from_row(&c, stmt)) != COI_OK)
             return rc;
         if (json_array_append_new(list, c) != 0)
             return coi_error_set(COI_ENOMEM, NULL, "out of memory");
@@ -228,41 +210,6 @@ int sqlite_case_get_by_external_id(struct coi_storage *s, json_t **out,
                            organisation_code, external_id);
 out:
     sqlite_conn_release(st, db);
-    return rc;
-}
-
-int sqlite_case_list(struct coi_storage *s, json_t **out, const struct coi_case_query *q)
-{
-    static const struct coi_case_query published = {0};
-    struct sqlite_storage *st = sqlite_storage_from(s);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    json_t *list = json_array();
-    int rc;
-
-    *out = NULL;
-    if (q == NULL)
-        q = &published;
-    if (list == NULL)
-        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
-    const char *params[] = {NULL,      q->viewer_org,       q->organisation_code,
-                            q->status, q->after_updated_at, q->after_id};
-    if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK ||
-        (rc = sqlite_prepare(db, &stmt, LIST_SQL)) != COI_OK ||
-        (rc = sqlite_bind_texts(db, stmt, params, 6)) != COI_OK)
-        goto out;
-    sqlite3_bind_int(stmt, 1, q->see_all != 0);
-    sqlite3_bind_int(stmt, 7, q->limit > 0 ? q->limit : -1); /* a negative LIMIT: no limit */
-    sqlite3_bind_int(stmt, 8, q->has_evaluation);
-    sqlite3_bind_int(stmt, 9, q->min_evidence_level);
-    if ((rc = collect_cases(list, db, stmt)) != COI_OK)
-        goto out;
-    *out = list;
-    list = NULL;
-out:
-    sqlite3_finalize(stmt);
-    sqlite_conn_release(st, db);
-    json_decref(list);
     return rc;
 }
 

@@ -10,9 +10,7 @@
 #define DEFAULT_POOL_SIZE 4
 #define DEFAULT_TIMEOUT_MS 5000
 
-/* Lowercases one code point of the ranges Danish text uses: ASCII, Latin-1 Supplement and
- * Latin Extended-A (simple one-to-one Unicode mappings). Other code points are returned as is. */
-static unsigned fold_code_point(unsigned c)
+unsigned sqlite_fold_code_point(unsigned c)
 {
     if (c >= 'A' && c <= 'Z')
         return c + 32;
@@ -29,10 +27,10 @@ static unsigned fold_code_point(unsigned c)
     return c;
 }
 
-/* SQL function coi_fold(text): `text` lowercased by fold_code_point, NULL for NULL. Every code
- * point that changes is one or two bytes long in UTF-8, so only those sequences are decoded;
- * every other byte (longer sequences, invalid bytes) is copied unchanged. The result is never
- * longer than the input. */
+/* SQL function coi_fold(text): `text` lowercased by sqlite_fold_code_point, NULL for NULL.
+ * Every code point that changes is one or two bytes long in UTF-8, so only those sequences are
+ * decoded; every other byte (longer sequences, invalid bytes) is copied unchanged. The result
+ * is never longer than the input. */
 static void sql_coi_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -54,7 +52,7 @@ static void sql_coi_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     for (int i = 0; i < n;) {
         unsigned char b = in[i];
         if (b >= 0xC2 && b <= 0xDF && i + 1 < n && (in[i + 1] & 0xC0) == 0x80) {
-            unsigned c = fold_code_point(((unsigned)(b & 0x1F) << 6) | (in[i + 1] & 0x3F));
+            unsigned c = sqlite_fold_code_point(((unsigned)(b & 0x1F) << 6) | (in[i + 1] & 0x3F));
             if (c < 0x80) {
                 buf[o++] = (unsigned char)c;
             } else {
@@ -63,7 +61,7 @@ static void sql_coi_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             }
             i += 2;
         } else {
-            buf[o++] = b < 0x80 ? (unsigned char)fold_code_point(b) : b;
+            buf[o++] = b < 0x80 ? (unsigned char)sqlite_fold_code_point(b) : b;
             i++;
         }
     }
@@ -201,7 +199,8 @@ static int conn_setup(sqlite3 *db, const char *path, const char *sql)
     return rc;
 }
 
-/* pool_ops.open: a connection with WAL, busy timeout, foreign keys and coi_fold set up. */
+/* pool_ops.open: a connection with WAL, busy timeout, foreign keys, coi_fold and the Danish
+ * text search set up (before anything, migrations included, touches the search table). */
 static int conn_open(void **out, void *ctx)
 {
     struct sqlite_storage *st = ctx;
@@ -226,6 +225,8 @@ static int conn_open(void **out, void *ctx)
                            sqlite3_errmsg(db));
         goto out;
     }
+    if ((rc = sqlite_fts_register(db)) != COI_OK)
+        goto out;
     *out = db;
     db = NULL;
     rc = COI_OK;
@@ -336,6 +337,8 @@ int storage_sqlite_open(struct coi_storage **out, const char *path,
         .organisation_create = sqlite_organisation_create,
         .organisation_update = sqlite_organisation_update,
         .case_list = sqlite_case_list,
+        .case_count = sqlite_case_count,
+        .case_facets = sqlite_case_facets,
         .case_get = sqlite_case_get,
         .case_get_by_external_id = sqlite_case_get_by_external_id,
         .case_create = sqlite_case_create,

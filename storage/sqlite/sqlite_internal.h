@@ -20,6 +20,20 @@ static inline struct sqlite_storage *sqlite_storage_from(struct coi_storage *s)
     return (struct sqlite_storage *)s;
 }
 
+/* Lowercases one code point of the ranges Danish text uses: ASCII, Latin-1 Supplement and
+ * Latin Extended-A (simple one-to-one Unicode mappings). Other code points are returned as is.
+ * The UTF-8 encoding of the result is never longer than that of `c`. */
+unsigned sqlite_fold_code_point(unsigned c);
+
+/* Registers the FTS5 tokenizer "danish" and the rank function coi_rank on `db` (fts_danish.c):
+ * words are runs of ASCII letters and digits and of non-ASCII letters, lowercased, without
+ * PostgreSQL's Danish stop words, stemmed by Snowball's Danish stemmer. COI_OK or
+ * COI_EUNAVAILABLE. */
+int sqlite_fts_register(sqlite3 *db);
+
+/* 1 when `text` holds a word the tokenizer indexes (one that is not a stop word). */
+int sqlite_fts_indexes(const char *text);
+
 /* Takes a connection from the pool (COI_EUNAVAILABLE on timeout). Give it back with
  * sqlite_conn_release, which closes it if a transaction was left open. */
 int sqlite_conn_acquire(struct sqlite_storage *st, sqlite3 **out);
@@ -73,6 +87,16 @@ int sqlite_now(sqlite3 *db, char out[40]);
 int sqlite_case_read(sqlite3 *db, json_t **out, const char *id);
 int sqlite_case_derive(sqlite3 *db, const char *id);
 
+/* What every read of a case selects (cases.c), from a case aliased `c`: SQLITE_CASE_COLUMN_COUNT
+ * columns that sqlite_case_from_row turns into the record (new reference in *out). */
+#define SQLITE_CASE_COLUMNS                                                                        \
+    "c.id, c.organisation_code, c.external_id, c.doc, c.status, c.government_levels,"             \
+    " c.adoption_count, c.regions_reached, c.version, c.created_at, c.updated_at,"                 \
+    " c.published_at, (SELECT json_group_array(json_array(p.position, p.organisation_code))"       \
+    " FROM case_partners p WHERE p.case_id = c.id)"
+#define SQLITE_CASE_COLUMN_COUNT 13
+int sqlite_case_from_row(json_t **out, sqlite3_stmt *stmt);
+
 /* The visibility rule of struct coi_case_query and struct coi_evaluation_query as SQL
  * conditions on a case aliased `c` and one of its evaluations aliased `e`, with ?1 bound to
  * see_all (0/1) and ?2 to viewer_org (text or NULL). SQLITE_EVALUATION_SHOWN is the
@@ -111,8 +135,8 @@ int sqlite_history_append(sqlite3 *db, const char *sql, const struct sqlite_hist
 int sqlite_history_read(sqlite3 *db, json_t **out, const char *sql, const char *id,
                         int64_t before_version, int limit, const char *what);
 
-/* The callbacks implemented in migrate.c, organisations.c, cases.c, case_writes.c,
- * adoptions.c, evaluations.c and evaluation_writes.c. */
+/* The callbacks implemented in migrate.c, organisations.c, cases.c, case_search.c,
+ * case_writes.c, adoptions.c, evaluations.c and evaluation_writes.c. */
 int sqlite_migrate(struct coi_storage *s, struct coi_migration_report *out,
                    const struct coi_migration *steps, size_t n, enum coi_migrate_mode mode);
 int sqlite_organisation_list(struct coi_storage *s, json_t **out, const struct coi_org_query *q);
@@ -121,6 +145,8 @@ int sqlite_organisation_create(struct coi_storage *s, json_t **out, const json_t
 int sqlite_organisation_update(struct coi_storage *s, json_t **out, const char *code,
                                const json_t *org, int64_t expected_version);
 int sqlite_case_list(struct coi_storage *s, json_t **out, const struct coi_case_query *q);
+int sqlite_case_count(struct coi_storage *s, int64_t *out, const struct coi_case_query *q);
+int sqlite_case_facets(struct coi_storage *s, json_t **out, const struct coi_case_query *q);
 int sqlite_case_get(struct coi_storage *s, json_t **out, const char *id);
 int sqlite_case_get_by_external_id(struct coi_storage *s, json_t **out,
                                    const char *organisation_code, const char *external_id);

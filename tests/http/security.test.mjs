@@ -346,14 +346,17 @@ test('security_invalid_token_on_every_read_route_that_reads_tokens_is_refused_wi
 
 test('security_every_role_with_a_valid_token_may_call_every_read_route_it_is_allowed', async () => {
   // A published case of 0101 (the partner token's organisation, so that it may read the
-  // history) with an adoption by 0147: every read route has something to show.
+  // history) with an adoption by 0147 and a published evaluation: every read route has
+  // something to show.
   const caseId = await adminCase('published');
   const adoptionId = await adminAdoption(caseId, '0147');
+  const evaluationId = await adminEvaluation(caseId, 'published');
   for (const rule of policy.filter((r) => r.method === 'GET')) {
     for (const role of rule.roles) {
       const requestPath = rule.path
         .replace('{code}', '0101')
         .replace(/^\/v1\/adoptions\/\{id\}$/, `/v1/adoptions/${adoptionId}`)
+        .replace(/^\/v1\/evaluations\/\{id\}/, `/v1/evaluations/${evaluationId}`)
         .replace('{id}', caseId);
       const response = await request(hs, 'GET', requestPath, { headers: authFor(role) });
       assert.equal(response.status, 200, `${role} GET ${requestPath}: ${response.text}`);
@@ -515,12 +518,29 @@ async function adminAdoption(caseId, org) {
   return created.body.id;
 }
 
+/** Adds (as an admin) an evaluation to case `caseId` and moves it to `status` (draft or
+ * published); returns its id. */
+async function adminEvaluation(caseId, status = 'draft') {
+  const created = await request(hs, 'POST', `/v1/cases/${caseId}/evaluations`, {
+    headers: asAdmin,
+    body: { title: `Matrixevaluering ${++seq}`, evaluator_kind: 'internal', method: 'before_after', evidence_level: 2 },
+  });
+  assert.equal(created.status, 201, created.text);
+  const moves = { draft: [], published: ['submitted', 'in_review', 'published'] }[status];
+  for (const to of moves) {
+    const moved = await request(hs, 'POST', `/v1/evaluations/${created.body.id}/transitions`, { headers: asAdmin, body: { to } });
+    assert.equal(moved.status, 200, moved.text);
+  }
+  return created.body.id;
+}
+
 /**
  * A request each non-GET route would accept from a role the policy allows. A new route without
  * an entry here fails its matrix tests until one is added. Each sample makes what it needs
  * (as an admin) so that it works for every role on its own: case writes target a draft of
  * 0101, the partner token's organisation; adoption writes are for 0101 on a published case of
- * 0147, so that the partner may record and change them.
+ * 0147, so that the partner may record and change them; evaluation writes target a draft
+ * evaluation of a draft case of 0101, which the partner may still change.
  */
 const SAMPLES = {
   'POST /v1/organisations': () => ({
@@ -562,10 +582,32 @@ const SAMPLES = {
   'DELETE /v1/adoptions/{id}': async () => ({
     path: `/v1/adoptions/${await adminAdoption(await adminCase('published', '0147'), '0101')}`,
   }),
+  'POST /v1/cases/{id}/evaluations': async () => ({
+    path: `/v1/cases/${await adminCase('draft')}/evaluations`,
+    body: {
+      title: `Matrixevaluering ${++seq}`,
+      evaluator_kind: 'external',
+      method: 'cost_benefit',
+      evidence_level: 3,
+      economic: { investment_dkk: 100000, annual_savings_dkk: 40000 },
+    },
+  }),
+  'PATCH /v1/evaluations/{id}': async () => ({
+    path: `/v1/evaluations/${await adminEvaluation(await adminCase('draft'))}`,
+    headers: MERGE_PATCH,
+    body: { conclusion: `Rettet ${++seq}`, evidence_level: 4 },
+  }),
+  'DELETE /v1/evaluations/{id}': async () => ({
+    path: `/v1/evaluations/${await adminEvaluation(await adminCase('draft'))}`,
+  }),
+  'POST /v1/evaluations/{id}/transitions': async () => ({
+    path: `/v1/evaluations/${await adminEvaluation(await adminCase('draft'))}/transitions`,
+    body: { to: 'submitted', note: 'Klar.' },
+  }),
 };
 
-/** What a refused sample must leave as it was: every case (as an admin lists them) and, for an
- * adoption route, that adoption. */
+/** What a refused sample must leave as it was: every case (as an admin lists them, with its
+ * evaluation_summary) and, for an adoption or evaluation route, that adoption or evaluation. */
 async function caseState(sample) {
   const cases = [];
   let cursor = null;
@@ -579,7 +621,10 @@ async function caseState(sample) {
   } while (cursor);
   cases.sort((a, b) => (a.id < b.id ? -1 : 1));
   const adoption = sample.path.startsWith('/v1/adoptions/') ? (await request(hs, 'GET', sample.path, { headers: asAdmin })).body : null;
-  return { cases, adoption };
+  const evaluationPath = /^\/v1\/evaluations\/[^/]+/.exec(sample.path)?.[0];
+  const evaluation = evaluationPath ? await request(hs, 'GET', evaluationPath, { headers: asAdmin }) : null;
+  if (evaluation) assert.equal(evaluation.status, 200, evaluation.text);
+  return { cases, adoption, evaluation: evaluation?.body ?? null };
 }
 
 async function sampleFor(rule) {
@@ -605,7 +650,7 @@ for (const rule of policy.filter((r) => r.method !== 'GET')) {
       }
       const before = await caseState(sample);
       const response = await refused(hs, role === 'anonymous' ? 401 : 403, call);
-      assert.deepEqual(await caseState(sample), before, 'a refused request changed a case or an adoption');
+      assert.deepEqual(await caseState(sample), before, 'a refused request changed a case, an adoption or an evaluation');
       if (role === 'anonymous') assertUnauthorized(response, null);
       else assert.equal(response.body.type, 'urn:problem:coi:forbidden');
     });

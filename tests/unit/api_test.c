@@ -6,6 +6,7 @@
 #include "api/cursor.h"
 #include "api/http.h"
 #include "api/routes.h"
+#include "storage/search.h"
 #include "storage/storage.h"
 #include "tests/unit/test.h"
 
@@ -217,4 +218,47 @@ TEST(ids_are_uuid_v7_and_rise_within_one_millisecond)
         }
         memcpy(prev, id, sizeof id);
     }
+}
+
+TEST(search_parses_words_phrases_and_prefixes_and_renders_both_languages)
+{
+    struct coi_search s;
+    CHECK_INT(storage_search_parse(&s, "Hjemmeplejen \"ældre borgere\" rehab*"), COI_OK);
+    CHECK_INT(s.n_terms, 3);
+    CHECK_STR(s.terms[0].words[0], "hjemmeplejen");
+    CHECK_INT(s.terms[1].n_words, 2);
+    CHECK_INT(s.terms[2].prefix, 1);
+    char *ts = storage_search_tsquery(&s), *fts = storage_search_fts5(&s);
+    CHECK_STR(ts, "('hjemmeplejen') & ('ældre' <-> 'borgere') & ('rehab':*)");
+    CHECK_STR(fts, "\"hjemmeplejen\" AND \"ældre\" + \"borgere\" AND \"rehab\"*");
+    free(ts);
+    free(fts);
+    storage_search_free(&s);
+}
+
+TEST(search_operators_and_quotes_of_either_backend_are_plain_separators)
+{
+    const char *hostile[] = {"a' | b", "x & !y", "NEAR(a b)", "a:* <-> b", "\\\"'", "a OR b",
+                             "col:val", "(((a", "a\"b\"c\"", "--; DROP TABLE cases"};
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        struct coi_search s;
+        if (storage_search_parse(&s, hostile[i]) != COI_OK)
+            continue; /* nothing to search for is a refusal, not a crash */
+        char *ts = storage_search_tsquery(&s), *fts = storage_search_fts5(&s);
+        for (size_t t = 0; t < s.n_terms; t++)
+            for (size_t w = 0; w < s.terms[t].n_words; w++)
+                for (const char *p = s.terms[t].words[w]; *p; p++)
+                    CHECK((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                          (unsigned char)*p >= 0x80);
+        free(ts);
+        free(fts);
+        storage_search_free(&s);
+    }
+    struct coi_search s;
+    CHECK_INT(storage_search_parse(&s, "!!! *** \"\""), COI_EINVALID);
+    char big[600];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK_INT(storage_search_parse(&s, big), COI_EINVALID);
+    CHECK_INT(storage_search_parse(&s, "a b c d e f g h i j k l m n o p q"), COI_EINVALID);
 }

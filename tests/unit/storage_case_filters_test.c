@@ -138,19 +138,22 @@ STORAGE_TEST(storage_case_filters_combine_with_the_other_filters)
 {
     char titles[64];
     make_cases(s);
-    titles_listed(
-        s, &(struct coi_case_query){.see_all = 1, .organisation_code = "0101", .has_evaluation = 1},
-        titles, sizeof titles);
+    titles_listed(s,
+                  &(struct coi_case_query){
+                      .see_all = 1, .organisation_codes = STRINGS("0101"), .has_evaluation = 1},
+                  titles, sizeof titles);
     CHECK_STR(titles, "A D E");
     titles_listed(s,
                   &(struct coi_case_query){.see_all = 1,
-                                           .organisation_code = "0101",
-                                           .status = "published",
+                                           .organisation_codes = STRINGS("0101"),
+                                           .statuses = STRINGS("published"),
                                            .min_evidence_level = 3},
                   titles, sizeof titles);
     CHECK_STR(titles, "A E");
-    titles_listed(s, &(struct coi_case_query){.see_all = 1, .status = "draft", .has_evaluation = 2},
-                  titles, sizeof titles);
+    titles_listed(
+        s,
+        &(struct coi_case_query){.see_all = 1, .statuses = STRINGS("draft"), .has_evaluation = 2},
+        titles, sizeof titles);
     CHECK_STR(titles, "");
 
     /* one case per page: the cursor and the filters work together */

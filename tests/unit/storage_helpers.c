@@ -186,46 +186,155 @@ json_t *case_create_ok(struct coi_storage *s, const json_t *in)
     return rc == COI_OK ? out : NULL;
 }
 
+/* strcmp, with NULL (a JSON null) below every string. */
+static int compare_nullable(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? (a != NULL) - (b != NULL) : strcmp(a, b);
+}
+
+int case_order(const json_t *a, const json_t *b, enum coi_case_sort sort)
+{
+    int by_id = compare_nullable(field(a, "id"), field(b, "id")), cmp = 0;
+    json_int_t x, y;
+    switch (sort) {
+    case COI_SORT_UPDATED_DESC:
+        cmp = -compare_nullable(field(a, "updated_at"), field(b, "updated_at"));
+        return cmp != 0 ? cmp : -by_id;
+    case COI_SORT_UPDATED_ASC:
+        cmp = compare_nullable(field(a, "updated_at"), field(b, "updated_at"));
+        return cmp != 0 ? cmp : by_id;
+    case COI_SORT_TITLE:
+        cmp = compare_nullable(field(a, "title"), field(b, "title"));
+        return cmp != 0 ? cmp : by_id;
+    case COI_SORT_ADOPTIONS_DESC:
+        x = json_integer_value(json_object_get(a, "adoption_count"));
+        y = json_integer_value(json_object_get(b, "adoption_count"));
+        return x != y ? (x > y ? -1 : 1) : -by_id;
+    case COI_SORT_PUBLISHED_DESC:
+        cmp = -compare_nullable(field(a, "published_at"), field(b, "published_at"));
+        return cmp != 0 ? cmp : -by_id;
+    case COI_SORT_RELEVANCE:
+        return 0;
+    }
+    return 0;
+}
+
+json_t *case_page(struct coi_storage *s, const struct coi_case_query *q)
+{
+    json_t *rows = NULL, *row;
+    size_t i;
+    int rc = s->case_list(s, &rows, q);
+    if (rc != COI_OK || !json_is_array(rows)) {
+        test_fail(__FILE__, __LINE__, "case_list: %s (%s)", coi_error_name(rc),
+                  coi_error_detail());
+        json_decref(rows);
+        return json_array();
+    }
+    if (q->limit > 0 && json_array_size(rows) > (size_t)q->limit)
+        test_fail(__FILE__, __LINE__, "case_list gave %zu rows, limit %d", json_array_size(rows),
+                  q->limit);
+    json_array_foreach(rows, i, row)
+    {
+        if (!json_is_array(json_object_get(row, "_sort_key")))
+            test_fail(__FILE__, __LINE__, "case %s has no _sort_key array", field(row, "id"));
+    }
+    return rows;
+}
+
 json_t *case_list_all(struct coi_storage *s, const struct coi_case_query *filter, int page)
 {
-    json_t *all = json_array();
+    json_t *all = json_array(), *after = NULL;
     struct coi_case_query q = *filter;
-    char after_at[64] = "", after_id[64] = "";
 
     q.limit = page;
     for (int guard = 0; guard < 10000; guard++) {
-        json_t *rows = NULL, *row;
+        json_t *rows, *row;
         size_t i;
-        q.after_updated_at = after_at[0] ? after_at : NULL;
-        q.after_id = after_id[0] ? after_id : NULL;
-        int rc = s->case_list(s, &rows, &q);
-        CHECK_INT(rc, COI_OK);
-        if (rc != COI_OK || !json_is_array(rows)) {
-            json_decref(rows);
-            break;
-        }
+        q.after = after;
+        rows = case_page(s, &q);
         size_t n = json_array_size(rows);
-        CHECK(n <= (size_t)page);
         json_array_foreach(rows, i, row)
         {
-            const char *at = field(row, "updated_at"), *id = field(row, "id");
-            if (at == NULL || id == NULL) {
-                test_fail(__FILE__, __LINE__, "a listed case lacks updated_at or id");
-                break;
-            }
-            int cmp = after_at[0] ? strcmp(at, after_at) : -1;
-            if (cmp > 0 || (cmp == 0 && strcmp(id, after_id) >= 0))
-                test_fail(__FILE__, __LINE__, "case %s %s comes after %s %s", at, id, after_at,
-                          after_id);
-            snprintf(after_at, sizeof after_at, "%s", at);
-            snprintf(after_id, sizeof after_id, "%s", id);
+            json_t *last = json_array_get(all, json_array_size(all) - 1);
+            if (last != NULL && q.sort != COI_SORT_RELEVANCE && case_order(last, row, q.sort) >= 0)
+                test_fail(__FILE__, __LINE__, "case %s \"%s\" comes after %s \"%s\" in sort %d",
+                          field(row, "id"), field(row, "title"), field(last, "id"),
+                          field(last, "title"), (int)q.sort);
+            for (size_t j = 0; j < json_array_size(all); j++)
+                if (json_equal(json_object_get(json_array_get(all, j), "id"),
+                               json_object_get(row, "id")))
+                    test_fail(__FILE__, __LINE__, "case %s listed twice", field(row, "id"));
             json_array_append(all, row);
         }
+        json_decref(after);
+        after = n > 0 ? json_deep_copy(json_object_get(json_array_get(rows, n - 1), "_sort_key"))
+                      : NULL;
         json_decref(rows);
         if (n < (size_t)page || n == 0)
             break;
     }
+    json_decref(after);
     return all;
+}
+
+json_t *case_make(struct coi_storage *s, const char *org, const char *partners, const char *status,
+                 const char *fields)
+{
+    json_t *in = case_new(org, NULL, partners, "Uden titel"), *c = NULL, *over = NULL, *v;
+    const char *key;
+    if (fields != NULL && (over = json_loads(fields, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+        test_fail(__FILE__, __LINE__, "bad JSON in a test: %s", fields);
+        goto out;
+    }
+    json_object_foreach(over, key, v)
+    {
+        if (json_is_null(v))
+            json_object_del(in, key);
+        else
+            json_object_set(in, key, v);
+    }
+    if ((c = case_create_ok(s, in)) == NULL || status == NULL || strcmp(status, "draft") == 0)
+        goto out;
+    json_t *moved = NULL;
+    int rc = s->case_transition(s, &moved, field(c, "id"), status, NULL, 1, &TEST_ACTOR);
+    if (rc != COI_OK)
+        test_fail(__FILE__, __LINE__, "case_transition to %s: %s (%s)", status,
+                  coi_error_name(rc), coi_error_detail());
+    json_decref(c);
+    c = rc == COI_OK ? moved : NULL;
+out:
+    json_decref(over);
+    json_decref(in);
+    return c;
+}
+
+static int compare_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void case_titles(struct coi_storage *s, const struct coi_case_query *q, int sorted, char *out,
+                 size_t size)
+{
+    json_t *rows = case_list_all(s, q, 2), *row;
+    size_t n = json_array_size(rows), i, used = 0;
+    const char **titles = calloc(n + 1, sizeof *titles);
+    out[0] = '\0';
+    if (titles == NULL) {
+        test_fail(__FILE__, __LINE__, "out of memory");
+        json_decref(rows);
+        return;
+    }
+    json_array_foreach(rows, i, row)
+    {
+        titles[i] = field(row, "title") ? field(row, "title") : "?";
+    }
+    if (sorted)
+        qsort(titles, n, sizeof *titles, compare_text);
+    for (i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", i ? " | " : "", titles[i]);
+    free(titles);
+    json_decref(rows);
 }
 
 size_t case_count(struct coi_storage *s)

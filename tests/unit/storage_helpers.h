@@ -55,9 +55,37 @@ json_t *case_new(const char *org, const char *external_id, const char *partners,
  * a failure. Caller decrefs. */
 json_t *case_create_ok(struct coi_storage *s, const json_t *in);
 
-/* Every case matching `filter` fetched by keyset paging `page` rows at a time. Checks that no
- * page is larger than asked and that (updated_at, id) falls strictly across all rows. */
+/* A struct coi_strings of the string literals given: STRINGS("0101", "0851"). */
+#define STRINGS(...)                                                                               \
+    ((struct coi_strings){(const char *const[]){__VA_ARGS__},                                      \
+                          sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)})
+
+/* Where case `a` stands against case `b` in `sort`, from their records: negative when `a`
+ * comes first, 0 when they are the same case. COI_SORT_RELEVANCE (the rank is not in the
+ * record) compares as 0. */
+int case_order(const json_t *a, const json_t *b, enum coi_case_sort sort);
+
+/* One page of case_list (new reference): an empty array, after recording a failure, when the
+ * call fails. Checks that every record carries a "_sort_key" array and the page is no larger
+ * than q->limit. */
+json_t *case_page(struct coi_storage *s, const struct coi_case_query *q);
+
+/* Every case matching `filter` fetched by keyset paging `page` rows at a time, each page
+ * continuing after the last row's "_sort_key". Checks that no page is larger than asked, that
+ * no case comes twice and that the rows are strictly in the order of filter->sort. */
 json_t *case_list_all(struct coi_storage *s, const struct coi_case_query *filter, int page);
+
+/* Creates a case led by `org` with `partners` (space-separated; NULL: none): case_new's fields
+ * with those of the JSON object text `fields` laid over them (a null value removes a field;
+ * NULL: none), then moves it to `status` unless that is NULL or "draft". The stored record
+ * (caller decrefs), or NULL after recording a failure. */
+json_t *case_make(struct coi_storage *s, const char *org, const char *partners, const char *status,
+                 const char *fields);
+
+/* The titles of every case `q` lists (paged two at a time) joined with " | ": in list order,
+ * or sorted bytewise when `sorted` (for tests about which cases are listed, not their order). */
+void case_titles(struct coi_storage *s, const struct coi_case_query *q, int sorted, char *out,
+                 size_t size);
 
 /* The number of cases stored (all statuses). */
 size_t case_count(struct coi_storage *s);

@@ -38,6 +38,8 @@ STORAGE_TEST(storage_register_rejects_wrong_version_and_each_null_callback)
         offsetof(struct coi_storage, organisation_create),
         offsetof(struct coi_storage, organisation_update),
         offsetof(struct coi_storage, case_list),
+        offsetof(struct coi_storage, case_count),
+        offsetof(struct coi_storage, case_facets),
         offsetof(struct coi_storage, case_get),
         offsetof(struct coi_storage, case_get_by_external_id),
         offsetof(struct coi_storage, case_create),

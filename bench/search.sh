@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The case search benchmark (`make bench-search`): 100 000 generated cases in a throwaway
+# PostgreSQL 15 cluster, the release build serving them, and the latency of a filtered list, a
+# text search and their neighbours measured by bench/latency.mjs against the issue's target
+# (p95 under 50 ms); then the plans PostgreSQL used for them (auto_explain of the statements
+# the service really ran). Figures go to bench/results/search-latest.json.
+#
+# BENCH_REQUESTS (500) requests per scenario, BENCH_CASES (100000) cases,
+# BENCH_LOAD_WORKERS (nproc) parallel loaders.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+requests=${BENCH_REQUESTS:-500}
+cases=${BENCH_CASES:-100000}
+workers=${BENCH_LOAD_WORKERS:-$(nproc)}
+results=bench/results/search-latest.json
+started=$SECONDS
+
+work=$(mktemp -d)
+pgdir=$(mktemp -d) # its own folder: it is handed to the postgres user when root
+pgport=""
+server_pid=""
+
+stop_server() {
+    if [[ -n $server_pid ]]; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    fi
+}
+
+cleanup() {
+    stop_server
+    if [[ -n $pgport ]]; then
+        scripts/pg-cluster.sh stop "$pgdir" || true
+    fi
+    rm -rf "$work" "$pgdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step() {
+    printf '\n== %s [%ds]\n' "$1" $((SECONDS - started))
+}
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+psql_bench() {
+    psql -X -q -v ON_ERROR_STOP=1 -d "$url" "$@"
+}
+
+# Starts build/coi serve on a free port and waits until /healthz answers.
+start_server() {
+    local port i
+    port=$(free_port)
+    base="http://127.0.0.1:$port"
+    COI_LISTEN="127.0.0.1:$port" COI_DATABASE="$url" COI_LOG_LEVEL=warn \
+        build/coi serve >>"$work/serve.log" 2>&1 &
+    server_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        if curl -fs -o /dev/null "$base/healthz"; then
+            return 0
+        fi
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    cat "$work/serve.log" >&2
+    echo "bench/search.sh: build/coi serve did not start" >&2
+    exit 1
+}
+
+step "release build"
+make --no-print-directory build/coi
+
+step "PostgreSQL 15 cluster"
+pgport=$(free_port)
+scripts/pg-cluster.sh start "$pgdir" "$pgport"
+psql -X -q -v ON_ERROR_STOP=1 -d "$(scripts/pg-cluster.sh url "$pgdir" "$pgport")" \
+    -c "CREATE DATABASE coi_bench"
+url=$(scripts/pg-cluster.sh url "$pgdir" "$pgport" coi_bench)
+echo "cluster in $pgdir, port $pgport"
+
+step "migrate"
+COI_DATABASE="$url" build/coi migrate
+
+step "load $cases cases ($workers workers)"
+load_started=$SECONDS
+bench/gen_cases.sh "$url" "$cases" "$workers"
+load_seconds=$((SECONDS - load_started))
+psql_bench -c "VACUUM (ANALYZE)"
+echo "loaded in ${load_seconds}s (VACUUM ANALYZE included: $((SECONDS - load_started))s)"
+
+# What the figures were measured on, for the JSON.
+psql_bench -At -c "SELECT json_build_object(
+    'dataset', json_build_object(
+        'cases', (SELECT count(*) FROM cases),
+        'published', (SELECT count(*) FROM cases WHERE status = 'published'),
+        'case_partners', (SELECT count(*) FROM case_partners),
+        'adoptions', (SELECT count(*) FROM adoptions),
+        'case_history', (SELECT count(*) FROM case_history),
+        'evaluations', (SELECT count(*) FROM evaluations),
+        'cases_table_size', pg_size_pretty(pg_total_relation_size('cases')),
+        'load_seconds', $load_seconds),
+    'postgres', json_build_object(
+        'version', current_setting('server_version'),
+        'settings', (SELECT json_object_agg(name, setting || COALESCE(unit, ''))
+                     FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem',
+                         'effective_cache_size', 'random_page_cost', 'jit',
+                         'max_parallel_workers_per_gather', 'default_text_search_config'))),
+    'machine', json_build_object('cpus', $(nproc), 'cpu', '$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1 | tr -d "'")',
+        'memory_gb', $(awk '/MemTotal/ {printf "%.1f", $2 / 1048576}' /proc/meminfo),
+        'node', '$(node --version)'))" >"$work/meta.json"
+cat "$work/meta.json"
+
+step "serve"
+start_server
+status=$(curl -s -o "$work/probe.json" -w '%{http_code}' "$base/v1/cases?q=hjemmepleje&limit=1")
+if [[ $status != 200 ]]; then
+    cat "$work/probe.json" >&2 || true
+    echo "bench/search.sh: GET /v1/cases?q=hjemmepleje answered $status, not 200" >&2
+    exit 1
+fi
+
+step "measure ($requests requests per scenario)"
+mkdir -p bench/results
+node bench/latency.mjs measure --base "$base" --requests "$requests" --out "$results" \
+    --meta "$work/meta.json"
+
+# The plans: every statement of the server's (new) sessions is logged with EXPLAIN ANALYZE
+# BUFFERS output by auto_explain; the measured figures above were taken without it.
+step "plans (auto_explain)"
+stop_server
+psql_bench -c "ALTER DATABASE coi_bench SET session_preload_libraries = 'auto_explain'" \
+    -c "ALTER DATABASE coi_bench SET auto_explain.log_min_duration = 0" \
+    -c "ALTER DATABASE coi_bench SET auto_explain.log_analyze = on" \
+    -c "ALTER DATABASE coi_bench SET auto_explain.log_buffers = on" \
+    -c "ALTER DATABASE coi_bench SET auto_explain.log_settings = on"
+start_server
+node bench/latency.mjs explain --base "$base" --pg-log "$pgdir/postgres.log" --out "$results"
+
+step "summary"
+node -e '
+const out = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const d = out.dataset;
+console.log(`${d.cases} cases (${d.published} published), ${d.evaluations} evaluations, cases table ${d.cases_table_size}, loaded in ${d.load_seconds} s; PostgreSQL ${out.postgres.version}, ${out.machine.cpus} x ${out.machine.cpu}`);
+console.log("scenario        p50     p95     p99     max   result  indexes");
+for (const s of out.scenarios) {
+  const f = (x) => String(x).padStart(7);
+  console.log(`${(s.name + (s.target ? " *" : "")).padEnd(14)}${f(s.p50_ms)} ${f(s.p95_ms)} ${f(s.p99_ms)} ${f(s.max_ms)}   ${s.errors ? "ERROR" : s.pass ? "PASS " : "MISS "}  ${(s.indexes || []).join(", ")}`);
+}
+' "$results"
+echo "figures in $results; whole run $((SECONDS - started)) s"
