@@ -2,15 +2,19 @@
  * assembled from fixed fragments chosen by the query's shape; every value is a parameter. */
 #include "storage/postgres/pg_internal.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "storage/search.h"
 
-/* More than any query can bind: the filters, the search, the cursor and the limit. */
+/* More than any query binds (at most 20: the viewer, 11 lists, 3 dates, the evidence level,
+ * the search, the cursor's two values and the limit). */
 #define MAX_PARAMS 32
 
 /* A statement being assembled. Its text comes from the fragments below and parameter numbers
@@ -77,27 +81,27 @@ static int bind(struct stmt *st, const char *value, char *owned)
     return ++st->n;
 }
 
-/* The any-of filters whose parameter is a text[]: the condition is `before $n after`. */
+/* The any-of filters: a column equal to one of the values, or an array column sharing one
+ * with them (&&, which the GIN indexes serve). */
 static const struct {
     size_t offset;
-    const char *field;
-    const char *before, *after;
+    const char *field, *column;
+    int overlap;
 } LIST_FILTERS[] = {
-    {offsetof(struct coi_case_query, statuses), "status", "c.status = ANY(", ")"},
+    {offsetof(struct coi_case_query, statuses), "status", "c.status", 0},
     {offsetof(struct coi_case_query, organisation_codes), "organisation_code",
-     "c.organisation_code = ANY(", ")"},
+     "c.organisation_code", 0},
     {offsetof(struct coi_case_query, government_levels), "government_level",
-     "c.government_levels && ", ""},
-    {offsetof(struct coi_case_query, innovation_types), "innovation_type",
-     "c.innovation_types && ", ""},
-    {offsetof(struct coi_case_query, effect_types), "effect_type", "c.effect_types && ", ""},
-    {offsetof(struct coi_case_query, tags), "tag", "c.tags && ", ""},
-    {offsetof(struct coi_case_query, sectors), "sector", "c.sector = ANY(", ")"},
+     "c.government_levels", 1},
+    {offsetof(struct coi_case_query, innovation_types), "innovation_type", "c.innovation_types", 1},
+    {offsetof(struct coi_case_query, effect_types), "effect_type", "c.effect_types", 1},
+    {offsetof(struct coi_case_query, tags), "tag", "c.tags", 1},
+    {offsetof(struct coi_case_query, sectors), "sector", "c.sector", 0},
     {offsetof(struct coi_case_query, implementation_statuses), "implementation_status",
-     "c.implementation_status = ANY(", ")"},
+     "c.implementation_status", 0},
     {offsetof(struct coi_case_query, spread_potential_ratings), "spread_potential_rating",
-     "c.spread_potential_rating = ANY(", ")"},
-    {offsetof(struct coi_case_query, origins), "origin", "c.origin = ANY(", ")"},
+     "c.spread_potential_rating", 0},
+    {offsetof(struct coi_case_query, origins), "origin", "c.origin", 0},
 };
 
 /* The region an organisation aliased `o` lies in: its own code for a region. */
@@ -157,8 +161,14 @@ static int put_where(struct stmt *st, const struct coi_case_query *q)
     for (size_t i = 0; i < sizeof LIST_FILTERS / sizeof LIST_FILTERS[0]; i++) {
         const struct coi_strings *list =
             (const struct coi_strings *)((const char *)q + LIST_FILTERS[i].offset);
-        if ((p = bind_list(st, list, LIST_FILTERS[i].field, &rc)) != 0)
-            put(st, " AND %s$%d::text[]%s", LIST_FILTERS[i].before, p, LIST_FILTERS[i].after);
+        /* One value is an equality, which an index on (column, sort key) can serve in order;
+         * = ANY cannot. */
+        if (list->n == 1 && !LIST_FILTERS[i].overlap && list->items[0] != NULL)
+            put(st, " AND %s = $%d::text", LIST_FILTERS[i].column,
+                bind(st, list->items[0], NULL));
+        else if ((p = bind_list(st, list, LIST_FILTERS[i].field, &rc)) != 0)
+            put(st, " AND %s %s $%d::text[]%s", LIST_FILTERS[i].column,
+                LIST_FILTERS[i].overlap ? "&&" : "= ANY(", p, LIST_FILTERS[i].overlap ? "" : ")");
         if (rc != COI_OK)
             return rc;
     }
@@ -209,16 +219,16 @@ static int put_where(struct stmt *st, const struct coi_case_query *q)
 }
 
 /* One order of the list. `order` sorts the page query (rows of `c`, the rank as r.rank) and
- * `outer` the same rows once joined again (the rank as k.rank); the cursor continues after
- * `row` compared with `cmp` to (its first value cast by `cast`, its id). `key` is the
- * "_sort_key" written out: exactly the values the cursor compares, timestamps as the record
- * shows them (ms precision, which is what the columns hold). */
+ * `outer` the same rows once joined again (the rank as k.rank). `key` is the "_sort_key":
+ * [value, id], exactly the values the order compares (timestamps as the record shows them, at
+ * the ms precision the columns hold). The cursor continues after `row` compared with `cmp`
+ * to (cast_before $value cast_after, $id). */
 struct sort_spec {
     const char *order, *outer, *row, *cmp;
     const char *cast_before, *cast_after;
     const char *key;
-    json_type first; /* the JSON type of the key's first value (a JSON null is also taken
-                      * for the published sort: never published) */
+    json_type first;   /* the JSON type of the key's value */
+    int first_or_null; /* the value may also be null (never published) */
 };
 
 /* clang-format off */
@@ -226,51 +236,89 @@ static const struct sort_spec SORTS[] = {
     [COI_SORT_UPDATED_DESC] = {
         "c.updated_at DESC, c.id DESC", "c.updated_at DESC, c.id DESC", "(c.updated_at, c.id)",
         "<", "", "::timestamptz",
-        "jsonb_build_array(" PG_ISO_UTC("c.updated_at") ", c.id)", JSON_STRING},
+        "jsonb_build_array(" PG_ISO_UTC("c.updated_at") ", c.id)", JSON_STRING, 0},
     [COI_SORT_UPDATED_ASC] = {
         "c.updated_at, c.id", "c.updated_at, c.id", "(c.updated_at, c.id)",
         ">", "", "::timestamptz",
-        "jsonb_build_array(" PG_ISO_UTC("c.updated_at") ", c.id)", JSON_STRING},
+        "jsonb_build_array(" PG_ISO_UTC("c.updated_at") ", c.id)", JSON_STRING, 0},
     /* Byte order, whatever the database's collation (as SQLite compares). */
     [COI_SORT_TITLE] = {
         "(c.doc ->> 'title') COLLATE \"C\", c.id", "(c.doc ->> 'title') COLLATE \"C\", c.id",
         "((c.doc ->> 'title') COLLATE \"C\", c.id)", ">", "", "::text COLLATE \"C\"",
-        "jsonb_build_array(c.doc ->> 'title', c.id)", JSON_STRING},
+        "jsonb_build_array(c.doc ->> 'title', c.id)", JSON_STRING, 0},
     [COI_SORT_ADOPTIONS_DESC] = {
         "c.adoption_count DESC, c.id DESC", "c.adoption_count DESC, c.id DESC",
         "(c.adoption_count, c.id)", "<", "", "::integer",
-        "jsonb_build_array(c.adoption_count, c.id)", JSON_INTEGER},
+        "jsonb_build_array(c.adoption_count, c.id)", JSON_INTEGER, 0},
     /* Never published sorts as -infinity: last, and the cursor stays one row comparison. */
     [COI_SORT_PUBLISHED_DESC] = {
         "COALESCE(c.published_at, '-infinity') DESC, c.id DESC",
         "COALESCE(c.published_at, '-infinity') DESC, c.id DESC",
         "(COALESCE(c.published_at, '-infinity'), c.id)", "<",
         "COALESCE(", "::timestamptz, '-infinity')",
-        "jsonb_build_array(" PG_ISO_UTC("c.published_at") ", c.id)", JSON_STRING},
+        "jsonb_build_array(" PG_ISO_UTC("c.published_at") ", c.id)", JSON_STRING, 1},
     /* ts_rank_cd gives a float4; its text is the shortest that reads back to the same
      * float4, so the cursor compares exactly the rank the page was sorted by. */
     [COI_SORT_RELEVANCE] = {
         "r.rank DESC, c.id DESC", "k.rank DESC, c.id DESC", "(r.rank, c.id)", "<",
-        "", "::real", "jsonb_build_array(k.rank::text, c.id)", JSON_STRING},
+        "", "::real", "jsonb_build_array(k.rank::text, c.id)", JSON_STRING, 0},
 };
 /* clang-format on */
 
-/* Binds the cursor `after` of sort `s` and appends its condition. */
-static int put_after(struct stmt *st, const struct sort_spec *s, const json_t *after)
+/* Whether `text` is a time as "_sort_key" writes it, YYYY-MM-DDTHH:MM:SS.mmmZ, and a real one
+ * (PostgreSQL would refuse 2024-02-30 with an error that names no field). */
+static int is_key_time(const char *text)
 {
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, sec;
+
+    if (strlen(text) != sizeof shape - 1)
+        return 0;
+    for (size_t i = 0; shape[i] != '\0'; i++)
+        if (shape[i] == 'd' ? text[i] < '0' || text[i] > '9' : text[i] != shape[i])
+            return 0;
+    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6 || y < 1 ||
+        mo < 1 || mo > 12 || d < 1 || d > days[mo - 1] || h > 23 || mi > 59 || sec > 59)
+        return 0;
+    return mo != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+}
+
+/* Whether `text` reads as the finite float4 ("real") that a rank is. */
+static int is_key_rank(const char *text)
+{
+    char *end = NULL;
+    float value;
+
+    errno = 0;
+    value = strtof(text, &end);
+    return end != text && *end == '\0' && isfinite(value) && (errno == 0 || value != 0.0f);
+}
+
+/* Binds the cursor `after` of sort `s` and appends its condition. A cursor that no page of
+ * this sort could have ended on is COI_EINVALID naming "cursor", before the database sees it. */
+static int put_after(struct stmt *st, enum coi_case_sort sort, const json_t *after)
+{
+    const struct sort_spec *s = &SORTS[sort];
     const json_t *first = json_array_get(after, 0), *id = json_array_get(after, 1);
+    const char *text = json_string_value(first);
     char number[32];
     int p0;
 
     if (!json_is_array(after) || json_array_size(after) != 2 || !json_is_string(id) ||
-        !(json_typeof(first) == s->first ||
-          (s == &SORTS[COI_SORT_PUBLISHED_DESC] && json_is_null(first))))
+        !(json_typeof(first) == s->first || (s->first_or_null && json_is_null(first))))
         return coi_error_set(COI_EINVALID, "cursor", "the cursor does not fit this sort");
+    if ((text != NULL && (sort == COI_SORT_UPDATED_DESC || sort == COI_SORT_UPDATED_ASC ||
+                          sort == COI_SORT_PUBLISHED_DESC) && !is_key_time(text)) ||
+        (sort == COI_SORT_RELEVANCE && !is_key_rank(text)) ||
+        (json_is_integer(first) &&
+         (json_integer_value(first) < INT32_MIN || json_integer_value(first) > INT32_MAX)))
+        return coi_error_set(COI_EINVALID, "cursor", "the cursor holds no position of this sort");
     if (json_is_integer(first)) {
         snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value(first));
         p0 = bind_copy(st, number);
     } else
-        p0 = bind(st, json_string_value(first), NULL); /* NULL for a JSON null */
+        p0 = bind(st, text, NULL); /* NULL for a JSON null */
     put(st, " AND %s %s (%s$%d%s, $%d::text)", s->row, s->cmp, s->cast_before, p0, s->cast_after,
         bind(st, json_string_value(id), NULL));
     return COI_OK;
@@ -278,10 +326,14 @@ static int put_after(struct stmt *st, const struct sort_spec *s, const json_t *a
 
 /* The snippet of the row `c` for the search in parameter $n: ts_headline over the field that
  * matches best (ts_rank gives a field holding only some terms a tiny rank, one holding none
- * 0), the summary first when fields tie, then the longer texts, the title and the tags. */
+ * 0), the summary first when fields tie, then the longer texts, the title and the tags.
+ * ts_headline drops what its parser takes for HTML tags (<b>); the text must come back as
+ * written, so '<' goes in as chr(1), which no stored text holds (the API refuses control
+ * characters other than tab and line breaks), and comes back after. */
 #define SNIPPET                                                                                    \
-    "(SELECT ts_headline('danish', f.t, to_tsquery('danish', $%d::text),"                          \
-    " 'StartSel=<mark>, StopSel=</mark>, MaxWords=20, MinWords=8')"                                \
+    "(SELECT replace(ts_headline('danish', replace(f.t, '<', chr(1)),"                            \
+    " to_tsquery('danish', $%d::text),"                                                            \
+    " 'StartSel=<mark>, StopSel=</mark>, MaxWords=20, MinWords=8'), chr(1), '<')"                  \
     " FROM (VALUES (1, c.doc ->> 'summary'), (2, c.doc ->> 'problem'),"                            \
     " (3, c.doc ->> 'solution'), (4, c.doc ->> 'lessons_learned'), (5, c.doc ->> 'title'),"        \
     " (6, array_to_string(c.tags, ', '))) f(n, t) WHERE f.t <> ''"                                 \
@@ -313,7 +365,7 @@ static int list_statement(struct stmt *st, const struct coi_case_query *q)
             st->search);
     if ((rc = put_where(st, q)) != COI_OK)
         return rc;
-    if (q->after != NULL && (rc = put_after(st, s, q->after)) != COI_OK)
+    if (q->after != NULL && (rc = put_after(st, q->sort, q->after)) != COI_OK)
         return rc;
     put(st, " ORDER BY %s", s->order);
     if (q->limit > 0) {
@@ -326,22 +378,23 @@ static int list_statement(struct stmt *st, const struct coi_case_query *q)
 }
 
 /* Counts per facet of the cases in `m` (see struct coi_storage's case_facets), one object
- * with every facet present. A case counts once per value: array values are made distinct,
- * and a case's regions are the distinct regions of its lead and partners. */
+ * with every facet present. A case counts once per value: an array value counts at its first
+ * position only, and a case's regions are the distinct regions of its lead and partners. */
+#define FIRST_OF(array)                                                                            \
+    "FROM m CROSS JOIN LATERAL unnest(" array ") WITH ORDINALITY t(value, n)"                      \
+    " WHERE array_position(" array ", t.value) = t.n"
 #define FACETS_OF_M                                                                                \
     ", v (facet, value) AS ("                                                                      \
-    "SELECT 'innovation_type', t.value FROM m"                                                     \
-    " CROSS JOIN LATERAL (SELECT DISTINCT unnest(m.innovation_types)) t(value)"                    \
+    "SELECT 'innovation_type', t.value " FIRST_OF("m.innovation_types")                            \
     " UNION ALL SELECT 'sector', m.sector FROM m"                                                  \
-    " UNION ALL SELECT 'government_level', unnest(m.government_levels) FROM m"                     \
+    " UNION ALL SELECT 'government_level', t.value " FIRST_OF("m.government_levels")               \
     " UNION ALL SELECT 'region_code', r.region FROM (SELECT m.id, " REGION_OF_O " AS region"       \
     " FROM m JOIN organisations o ON o.code = m.organisation_code UNION SELECT m.id, "             \
     REGION_OF_O " FROM m JOIN case_partners p ON p.case_id = m.id"                                 \
     " JOIN organisations o ON o.code = p.organisation_code) r"                                     \
     " UNION ALL SELECT 'implementation_status', m.implementation_status FROM m"                    \
     " UNION ALL SELECT 'status', m.status FROM m"                                                  \
-    " UNION ALL SELECT 'effect_type', t.value FROM m"                                              \
-    " CROSS JOIN LATERAL (SELECT DISTINCT unnest(m.effect_types)) t(value))"                       \
+    " UNION ALL SELECT 'effect_type', t.value " FIRST_OF("m.effect_types") ")"                     \
     " SELECT (jsonb_build_object('innovation_type', '{}'::jsonb, 'sector', '{}'::jsonb,"           \
     " 'government_level', '{}'::jsonb, 'region_code', '{}'::jsonb,"                                \
     " 'implementation_status', '{}'::jsonb, 'status', '{}'::jsonb, 'effect_type', '{}'::jsonb)"    \

@@ -19,7 +19,7 @@ struct pg_storage {
     struct pool pool;
     char *conninfo;           /* the URL as given; expanded by libpq (expand_dbname) */
     char connect_timeout[16]; /* seconds, as libpq wants it: a string */
-    char options[96];         /* "-c statement_timeout=N -c TimeZone=UTC" */
+    char options[128];        /* "-c statement_timeout=N -c TimeZone=UTC ..." */
 };
 
 /* Formats a timestamptz column as ISO 8601 UTC with milliseconds, e.g. 2024-05-01T09:30:00.000Z.

@@ -340,7 +340,10 @@ int storage_postgres_open(struct coi_storage **out, const char *conninfo,
     }
     snprintf(pg->connect_timeout, sizeof pg->connect_timeout, "%d",
              opt.connect_timeout_s > 0 ? opt.connect_timeout_s : 0);
-    snprintf(pg->options, sizeof pg->options, "-c statement_timeout=%d -c TimeZone=UTC",
+    /* extra_float_digits=1 (the default since PostgreSQL 12, pinned here): a float's text reads
+     * back to the same float, which the relevance cursor relies on (case_search.c). */
+    snprintf(pg->options, sizeof pg->options,
+             "-c statement_timeout=%d -c TimeZone=UTC -c extra_float_digits=1",
              opt.statement_timeout_ms > 0 ? opt.statement_timeout_ms : 0);
     pg->base.version = COI_STORAGE_VERSION;
     pg->base.backend = "postgres";
