@@ -153,11 +153,13 @@ test('cases_list_cursor_only_works_with_its_filters_and_its_caller', async () =>
   assert.deepEqual(errorFields(forged), new Set(['cursor']));
 });
 
-test('cases_list_refuses_unknown_repeated_and_out_of_range_query_parameters', async () => {
+test('cases_list_refuses_unknown_repeated_single_valued_and_out_of_range_query_parameters', async () => {
   const cases = [
     ['colour=blue', ['colour']],
-    ['status=draft&status=published', ['status']],
+    ['limit=10&limit=20', ['limit']],
+    ['sort=title&sort=title', ['sort']],
     ['status=deleted', ['status']],
+    ['status=draft&status=deleted', ['status']],
     ['organisation_code=%20', ['organisation_code']],
     ['limit=0', ['limit']],
     ['limit=201', ['limit']],
@@ -170,6 +172,16 @@ test('cases_list_refuses_unknown_repeated_and_out_of_range_query_parameters', as
   }
   const max = await request(server, 'GET', '/v1/cases?limit=200');
   assert.equal(max.status, 200, max.text);
+});
+
+test('cases_list_repeated_status_means_any_of_them_like_a_comma_list', async () => {
+  const repeated = new Set(await listedIds(server, 'editor', { status: ['draft', 'published'] }));
+  const comma = new Set(await listedIds(server, 'editor', { status: 'draft,published' }));
+  const drafts = await listedIds(server, 'editor', { status: 'draft' });
+  const published = await listedIds(server, 'editor', { status: 'published' });
+  assert.deepEqual(repeated, new Set([...drafts, ...published]));
+  assert.deepEqual(comma, repeated);
+  assert.ok(repeated.has(own.draft.id) && repeated.has(own.published.id) && !repeated.has(own.archived.id));
 });
 
 test('cases_a_published_case_becomes_hidden_again_when_archived', async () => {

@@ -87,12 +87,23 @@ export async function getCase(server, id, role = 'admin', auth = {}) {
   return response;
 }
 
-/** Every case id the caller sees in GET /v1/cases with `query` (all pages). */
+/** Query parameters from an object whose values are strings or arrays of strings (an array
+ * repeats the parameter, in order), or from a list of [name, value] pairs. */
+export function queryString(query = {}) {
+  const pairs = Array.isArray(query)
+    ? query
+    : Object.entries(query).flatMap(([name, value]) => (Array.isArray(value) ? value.map((v) => [name, v]) : [[name, value]]));
+  return new URLSearchParams(pairs.map(([name, value]) => [name, String(value)]));
+}
+
+/** Every case id the caller sees in GET /v1/cases with `query` (as for queryString; all
+ * pages). */
 export async function listedIds(server, role, query = {}, auth = {}) {
   const ids = [];
   let cursor = null;
   for (let page = 0; page < 1000; page++) {
-    const params = new URLSearchParams({ ...query, limit: '200' });
+    const params = queryString(query);
+    params.set('limit', '200');
     if (cursor) params.set('cursor', cursor);
     const response = await request(server, 'GET', `/v1/cases?${params}`, { headers: authFor(role, auth) });
     assert.equal(response.status, 200, response.text);
