@@ -98,6 +98,10 @@ static int normalise_timestamp(char out[32], const char *in)
                                                         in[6], in[7], in[8], in[9], 0}) ||
         (in[10] != 'T' && in[10] != 't'))
         return -1;
+    /* Exactly HH:MM:SS: strptime alone would take " 1:00:00". */
+    for (int i = 11; i < 19; i++)
+        if ((i == 13 || i == 16) ? in[i] != ':' : (in[i] < '0' || in[i] > '9'))
+            return -1;
     p = strptime(in + 11, "%H:%M:%S", &tm);
     if (p == NULL)
         return -1;
@@ -113,7 +117,8 @@ static int normalise_timestamp(char out[32], const char *in)
     }
     if (*p == 'Z' || *p == 'z') {
         p++;
-    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
+               strspn(p + 1, "0123456789") == 2 && strspn(p + 4, "0123456789") == 2) {
         int h = atoi(p + 1), m = atoi(p + 4);
         if (h > 23 || m > 59)
             return -1;
@@ -217,6 +222,45 @@ static void read_filters(struct api_ctx *c, struct case_request *r, json_t *erro
     r->q.viewer_org = viewer.viewer_org;
 }
 
+/* 1 when `t` is a stored timestamp: "YYYY-MM-DDTHH:MM:SS.mmmZ" with a real date and time. */
+static int is_stored_timestamp(const char *t)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if (t == NULL || strlen(t) != sizeof shape - 1)
+        return 0;
+    for (size_t i = 0; shape[i]; i++)
+        if (shape[i] == 'd' ? t[i] < '0' || t[i] > '9' : t[i] != shape[i])
+            return 0;
+    char date[11];
+    memcpy(date, t, 10);
+    date[10] = '\0';
+    return validate_is_date(date) && atoi(t + 11) < 24 && atoi(t + 14) < 60 && atoi(t + 17) < 60;
+}
+
+/* 1 when a decoded cursor key has the shape the sort's keys have ([value, id]); a key edited
+ * into another shape is refused here rather than handed to the storage. */
+static int sort_key_fits(const json_t *key, enum coi_case_sort sort)
+{
+    json_t *value = json_array_get(key, 0), *id = json_array_get(key, 1);
+    if (!json_is_array(key) || json_array_size(key) != 2 || !json_is_string(id) ||
+        strlen(json_string_value(id)) != 36)
+        return 0;
+    switch (sort) {
+    case COI_SORT_UPDATED_DESC:
+    case COI_SORT_UPDATED_ASC:
+        return is_stored_timestamp(json_string_value(value));
+    case COI_SORT_PUBLISHED_DESC:
+        return json_is_null(value) || is_stored_timestamp(json_string_value(value));
+    case COI_SORT_TITLE:
+        return json_is_string(value);
+    case COI_SORT_ADOPTIONS_DESC:
+        return json_is_integer(value) && json_integer_value(value) >= 0;
+    case COI_SORT_RELEVANCE:
+        return json_is_number(value) || json_is_string(value); /* the backend's own rank */
+    }
+    return 0;
+}
+
 /* The fingerprint that binds a cursor to everything that shapes the list: the whole query
  * string except limit and cursor, and who asks. */
 static void fingerprint_of(struct api_ctx *c, char out[17])
@@ -271,7 +315,7 @@ void cases_list(struct api_ctx *c)
     if (cursor != NULL) {
         if (cursor_decode(&after, cursor, fingerprint) != COI_OK)
             problem_add_error(errors, "cursor", "%s", coi_error_detail());
-        else if (!json_is_array(after))
+        else if (!sort_key_fits(after, r.q.sort))
             problem_add_error(errors, "cursor", "the cursor is not one this API issued");
         else
             r.q.after = after;
@@ -285,6 +329,9 @@ void cases_list(struct api_ctx *c)
     int64_t total = 0;
     if (rc == COI_OK && count != NULL)
         rc = c->storage->case_count(c->storage, &total, &r.q);
+    /* The storage names the sort key it was given "after"; the client sent it as the cursor. */
+    if (rc == COI_EINVALID && coi_error_field() && strcmp(coi_error_field(), "after") == 0)
+        coi_error_set(rc, "cursor", "the cursor is not one this API issued");
     if (rc != COI_OK) {
         problem_from_error(c, rc);
         goto out;

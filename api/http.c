@@ -148,7 +148,10 @@ int api_parse_query(struct api_ctx *c, const char *raw_url)
             const char *eq = memchr(p, '=', len);
             size_t name_len = eq ? (size_t)(eq - p) : len;
             if (c->query_count == API_MAX_QUERY_PARAMS) {
-                problem_send(c, 422, "more than %d query parameters", API_MAX_QUERY_PARAMS);
+                json_t *errors = json_array();
+                problem_add_error(errors, "", "more than %d query parameters",
+                                  API_MAX_QUERY_PARAMS);
+                problem_send_errors(c, errors, "the query string has errors");
                 return -1;
             }
             char *name = api_percent_decode(p, name_len, 1);

@@ -142,7 +142,9 @@ void validate_limit(json_t *errors, const char *value, int def, int max, int *ou
     char *end;
     errno = 0;
     long n = strtol(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || n < 1 || n > max) {
+    /* Digits only: strtol would also take " 5", "+5" and "05". */
+    if (errno != 0 || strspn(value, "0123456789") != strlen(value) || value[0] == '0' ||
+        end == value || *end != '\0' || n < 1 || n > max) {
         problem_add_error(errors, "limit", "must be an integer from 1 to %d", max);
         return;
     }

@@ -2,14 +2,17 @@
 // keeps connections alive). Requests are sequential and anonymous; each scenario varies its
 // parameter values deterministically from the lists below, so that no cache makes it trivial.
 //
-//   node bench/latency.mjs measure --base URL [--requests N] [--warmup N] --out FILE [--meta FILE]
-//       warm-up, then N requests per scenario; p50/p95/p99/max in ms and PASS/MISS against the
-//       50 ms p95 target; writes FILE (JSON) and prints a table.
+//   node bench/latency.mjs measure --base URL [--requests N] [--warmup N] [--max-seconds S]
+//                                  [--scenarios a,b] --out FILE [--meta FILE]
+//       warm-up, then N requests per scenario (fewer, but at least 100, when a scenario would
+//       take more than S seconds: the whole run stays within a few minutes); p50/p95/p99/max in
+//       ms and PASS/MISS against the 50 ms p95 target; writes FILE (JSON) and prints a table.
 //   node bench/latency.mjs explain --base URL --pg-log FILE --out FILE
 //       with auto_explain logging every statement of the server's sessions: a few requests per
 //       scenario, then the plans PostgreSQL logged for the last one (EXPLAIN ANALYZE BUFFERS of
 //       the SQL the service really ran), added to FILE and printed with the indexes they use.
 import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 const TARGET_P95_MS = 50;
@@ -104,13 +107,17 @@ function parseArgs(argv) {
   }
   if (!['measure', 'explain'].includes(mode) || !args.base || !args.out) usage();
   if (mode === 'explain' && !args['pg-log']) usage();
+  const names = SCENARIOS.map((s) => s.name);
+  args.scenarios = args.scenarios ? args.scenarios.split(',') : names;
+  if (args.scenarios.some((n) => !names.includes(n))) usage();
   return args;
 }
 
 function usage() {
   console.error('usage: node bench/latency.mjs measure --base URL [--requests N] [--warmup N] '
-    + '--out FILE [--meta FILE]\n       node bench/latency.mjs explain --base URL --pg-log FILE '
-    + '--out FILE');
+    + '[--max-seconds S] [--scenarios a,b] --out FILE [--meta FILE]\n'
+    + '       node bench/latency.mjs explain --base URL --pg-log FILE [--scenarios a,b] --out FILE\n'
+    + `scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   process.exit(2);
 }
 
@@ -152,6 +159,7 @@ const round = (x) => (x === null ? null : Math.round(x * 100) / 100);
 function summarise(samples) {
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
   const items = samples.map((s) => s.items).filter((n) => n !== null);
+  const bytes = samples.map((s) => s.bytes);
   return {
     n: ms.length,
     p50_ms: round(percentile(ms, 50)),
@@ -160,17 +168,20 @@ function summarise(samples) {
     max_ms: round(ms[ms.length - 1] ?? null),
     mean_ms: round(ms.reduce((a, b) => a + b, 0) / (ms.length || 1)),
     mean_items: items.length ? round(items.reduce((a, b) => a + b, 0) / items.length) : null,
+    mean_kb: bytes.length ? round(bytes.reduce((a, b) => a + b, 0) / bytes.length / 1024) : null,
   };
 }
 
 async function measure(args) {
   const requests = Number(args.requests ?? 500);
   const warmup = Number(args.warmup ?? Math.min(50, Math.ceil(requests / 10)));
+  const maxSeconds = Number(args['max-seconds'] ?? 20);
   const out = { generated_at: new Date().toISOString(), target_p95_ms: TARGET_P95_MS,
-    requests_per_scenario: requests, warmup_per_scenario: warmup, scenarios: [] };
+    requests_per_scenario: requests, warmup_per_scenario: warmup,
+    max_seconds_per_scenario: maxSeconds, scenarios: [] };
   if (args.meta) Object.assign(out, JSON.parse(readFileSync(args.meta, 'utf8')));
 
-  for (const scenario of SCENARIOS) {
+  for (const scenario of SCENARIOS.filter((s) => args.scenarios.includes(s.name))) {
     const chains = Math.ceil(requests / (scenario.pages ?? 1));
     const warmChains = Math.ceil(warmup / (scenario.pages ?? 1));
     const samples = [];
@@ -179,8 +190,14 @@ async function measure(args) {
     for (let i = 0; i < warmChains; i++) {
       await runOne(args.base, scenario, 100_003 - i, async () => {});
     }
+    const cpuBefore = cpuTimes();
     const started = performance.now();
+    let capped = false;
     for (let i = 0; i < chains && samples.length < requests; i++) {
+      if (samples.length >= 100 && performance.now() - started > maxSeconds * 1000) {
+        capped = true;
+        break;
+      }
       await runOne(args.base, scenario, i, async (path, r, page) => {
         if (r.status !== 200) {
           errors.push({ path, status: r.status, body: r.body });
@@ -191,12 +208,14 @@ async function measure(args) {
       });
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpuBusy = cpuBusyPercent(cpuBefore, cpuTimes());
     const summary = summarise(samples);
     const bySlowest = [...samples].sort((a, b) => b.ms - a.ms).slice(0, 5)
       .map((s) => ({ ms: round(s.ms), path: s.path.replace(/cursor=[^&]+/, 'cursor=…'),
         items: s.items, page: s.page }));
     const result = { name: scenario.name, about: scenario.about, example: scenario.path(0),
-      ...summary, seconds: round(seconds), errors: errors.length,
+      ...summary, seconds: round(seconds), capped, machine_cpu_busy_pct: cpuBusy,
+      errors: errors.length,
       pass: errors.length === 0 && summary.p95_ms !== null && summary.p95_ms < TARGET_P95_MS,
       target: Boolean(scenario.target), slowest: bySlowest };
     if (scenario.pages) {
@@ -209,10 +228,36 @@ async function measure(args) {
     if (errors.length) result.first_errors = errors.slice(0, 3);
     out.scenarios.push(result);
     console.log(`  ${scenario.name.padEnd(12)} ${String(summary.n).padStart(4)} requests in `
-      + `${seconds.toFixed(1)} s${errors.length ? `, ${errors.length} errors` : ''}`);
+      + `${seconds.toFixed(1)} s${capped ? ` (stopped after ${maxSeconds} s)` : ''}, machine CPU `
+      + `${cpuBusy ?? '?'} % busy${errors.length ? `, ${errors.length} errors` : ''}`);
+  }
+  // One sequential client keeps about one CPU busy (itself, the service, PostgreSQL in turn).
+  const cpus = os.cpus().length;
+  const busiest = Math.max(...out.scenarios.map((s) => s.machine_cpu_busy_pct ?? 0));
+  if (busiest > (100 * 1.5) / cpus + 10) {
+    console.log(`  note: the machine's ${cpus} CPUs were up to ${busiest} % busy: other work was `
+      + 'running and inflates these figures');
   }
   writeFileSync(args.out, `${JSON.stringify(out, null, 2)}\n`);
   printTable(out);
+}
+
+// The machine's CPU time so far (Linux /proc/stat, in clock ticks): {busy, total}, or null.
+function cpuTimes() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1)
+      .map(Number);
+    const idle = fields[3] + (fields[4] || 0); // idle + iowait
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+function cpuBusyPercent(before, after) {
+  if (!before || !after || after.total === before.total) return null;
+  return Math.round((100 * (after.busy - before.busy)) / (after.total - before.total));
 }
 
 // Median and max latency per search text, slowest first: which words cost the most.
@@ -239,14 +284,15 @@ async function withMatches(base, groups) {
 }
 
 function printTable(out) {
-  const head = ['scenario', 'n', 'p50', 'p95', 'p99', 'max', 'items', `p95 < ${TARGET_P95_MS} ms`];
+  const head = ['scenario', 'n', 'p50', 'p95', 'p99', 'max', 'items', 'kB', `p95 < ${TARGET_P95_MS} ms`];
   const rows = out.scenarios.map((s) => [s.name + (s.target ? ' *' : ''), s.n, s.p50_ms, s.p95_ms,
-    s.p99_ms, s.max_ms, s.mean_items ?? '-', s.errors ? `ERROR (${s.errors})` : s.pass ? 'PASS' : 'MISS']);
+    s.p99_ms, s.max_ms, s.mean_items ?? '-', s.mean_kb, s.errors ? `ERROR (${s.errors})`
+      : s.pass ? 'PASS' : 'MISS']);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => String(r[c]).length)));
   const line = (cells) => cells.map((x, c) => (c === 0 ? String(x).padEnd(widths[c])
     : String(x).padStart(widths[c]))).join('  ');
-  console.log(`\nlatency in ms, ${out.requests_per_scenario} sequential requests per scenario `
-    + `(* = the issue's target)`);
+  console.log(`\nlatency in ms, up to ${out.requests_per_scenario} sequential requests per `
+    + `scenario (* = the issue's target); items and kB: mean per response`);
   console.log(line(head));
   for (const r of rows) console.log(line(r));
   for (const s of out.scenarios.filter((x) => x.last_page)) {
@@ -314,7 +360,7 @@ async function explain(args) {
   const out = JSON.parse(readFileSync(args.out, 'utf8'));
   const repeat = 6; // after five executions a prepared statement may switch to a generic plan
   out.plans = [];
-  for (const scenario of SCENARIOS) {
+  for (const scenario of SCENARIOS.filter((s) => args.scenarios.includes(s.name))) {
     for (let i = 0; i < repeat - 1; i++) await runOne(args.base, scenario, i, async () => {});
     // The last request alone: what the log gains while it runs is its statements.
     let from = statSync(args['pg-log']).size;

@@ -5,13 +5,14 @@
 # (p95 under 50 ms); then the plans PostgreSQL used for them (auto_explain of the statements
 # the service really ran). Figures go to bench/results/search-latest.json.
 #
-# BENCH_REQUESTS (500) requests per scenario, BENCH_CASES (100000) cases,
-# BENCH_LOAD_WORKERS (nproc) parallel loaders.
+# BENCH_REQUESTS (500) requests per scenario, BENCH_MAX_SECONDS (20) per scenario at most
+# (after 100 requests), BENCH_CASES (100000) cases, BENCH_LOAD_WORKERS (nproc) parallel loaders.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 requests=${BENCH_REQUESTS:-500}
+max_seconds=${BENCH_MAX_SECONDS:-20}
 cases=${BENCH_CASES:-100000}
 workers=${BENCH_LOAD_WORKERS:-$(nproc)}
 results=bench/results/search-latest.json
@@ -129,8 +130,8 @@ fi
 
 step "measure ($requests requests per scenario)"
 mkdir -p bench/results
-node bench/latency.mjs measure --base "$base" --requests "$requests" --out "$results" \
-    --meta "$work/meta.json"
+node bench/latency.mjs measure --base "$base" --requests "$requests" \
+    --max-seconds "$max_seconds" --out "$results" --meta "$work/meta.json"
 
 # The plans: every statement of the server's (new) sessions is logged with EXPLAIN ANALYZE
 # BUFFERS output by auto_explain; the measured figures above were taken without it.
@@ -149,10 +150,10 @@ node -e '
 const out = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 const d = out.dataset;
 console.log(`${d.cases} cases (${d.published} published), ${d.evaluations} evaluations, cases table ${d.cases_table_size}, loaded in ${d.load_seconds} s; PostgreSQL ${out.postgres.version}, ${out.machine.cpus} x ${out.machine.cpu}`);
-console.log("scenario        p50     p95     p99     max   result  indexes");
+console.log("scenario         n     p50     p95     p99     max  p95<50  cpu%  indexes (* = the issue target)");
 for (const s of out.scenarios) {
   const f = (x) => String(x).padStart(7);
-  console.log(`${(s.name + (s.target ? " *" : "")).padEnd(14)}${f(s.p50_ms)} ${f(s.p95_ms)} ${f(s.p99_ms)} ${f(s.max_ms)}   ${s.errors ? "ERROR" : s.pass ? "PASS " : "MISS "}  ${(s.indexes || []).join(", ")}`);
+  console.log(`${(s.name + (s.target ? " *" : "")).padEnd(13)}${String(s.n).padStart(4)}${f(s.p50_ms)} ${f(s.p95_ms)} ${f(s.p99_ms)} ${f(s.max_ms)}   ${s.errors ? "ERROR" : s.pass ? "PASS " : "MISS "}${String(s.machine_cpu_busy_pct).padStart(5)}  ${(s.indexes || []).join(", ")}`);
 }
 ' "$results"
 echo "figures in $results; whole run $((SECONDS - started)) s"

@@ -275,7 +275,6 @@ test('cases_facets_bad_filter_values_are_422_naming_each_one', async () => {
 
 test(
   'cases_list_updated_since_with_a_malformed_time_or_offset_is_422',
-  { todo: 'server bug (api/case_search.c normalise_timestamp): the offset is read with atoi and the time with strptime, so the offsets "+-1:-1", "+ 1: 1" and "+xx:yy" and the hour " 1" (space-padded) are accepted (200) as if well-formed' },
   async () => {
     for (const since of ['2024-01-01T00:00:00%2B-1:-1', '2024-01-01T00:00:00%2B%201:%201', '2024-01-01T1:00:00Z', '2024-01-01T%201:00:00Z', '2024-01-01T00:00:00%2Bxx:yy']) {
       const response = await request(server, 'GET', `/v1/cases?updated_since=${since}`);
@@ -293,7 +292,6 @@ test('cases_list_takes_up_to_32_query_parameters', async () => {
 
 test(
   'cases_list_with_more_than_32_query_parameters_is_a_422_with_errors',
-  { todo: 'server bug (api/http.c api_parse_query): the 422 for a 33rd query parameter has no errors[] (problem_send), which every documented 422 (ValidationProblem) requires; the contract check of request() refuses it' },
   async () => {
     const tags = Array.from({ length: 33 }, (_, i) => `tag=t${i}`).join('&');
     const response = await request(server, 'GET', `/v1/cases?${tags}`);

@@ -292,12 +292,6 @@ test('cases_paging_a_damaged_cursor_is_422_naming_cursor', async () => {
 
 test(
   'cases_paging_a_cursor_whose_sort_key_has_the_wrong_shape_is_422_naming_cursor',
-  {
-    todo:
-      testBackend() === 'sqlite'
-        ? 'server bug (storage/sqlite/case_search.c add_after): the 422 names the field "after", not the query parameter "cursor"'
-        : false,
-  },
   async () => {
     for (const query of [{ sort: 'title' }, { sort: '-adoption_count' }, { sort: '-published_at' }, { q: WORD }]) {
       const { doc } = await decodedCursor(query);
@@ -330,12 +324,6 @@ test('cases_paging_an_edited_cursor_never_breaks_the_server', async () => {
 
 test(
   'cases_paging_a_cursor_edited_to_a_value_no_page_could_end_on_is_422_naming_cursor',
-  {
-    todo:
-      testBackend() === 'sqlite'
-        ? 'server bug (storage/sqlite/case_search.c add_after): a cursor edited to a well-typed key no page could end on (updated_at "not-a-time") is accepted (200, a page from an arbitrary position); the PostgreSQL backend checks the key (put_after)'
-        : false,
-  },
   async () => {
     const edits = [
       [{ sort: '-updated_at' }, 'not-a-time'],
