@@ -336,13 +336,8 @@ void cases_list(struct api_ctx *c)
         problem_from_error(c, rc);
         goto out;
     }
-    char token[4096], *next = NULL;
-    if (json_array_size(items) > (size_t)limit) {
-        json_array_remove(items, (size_t)limit);
-        json_t *key = json_object_get(json_array_get(items, (size_t)limit - 1), "_sort_key");
-        if (cursor_encode(token, sizeof token, key, fingerprint) == COI_OK)
-            next = token;
-    }
+    char token[4096];
+    const char *next = cursor_next_page(token, sizeof token, items, limit, "_sort_key", fingerprint);
     json_t *summaries = case_summaries(c, items);
     if (summaries == NULL)
         goto out;

@@ -65,3 +65,13 @@ out:
     free(buf);
     return rc;
 }
+
+const char *cursor_next_page(char *token, size_t len, json_t *rows, int limit,
+                             const char *key_field, const char *fingerprint)
+{
+    if (json_array_size(rows) <= (size_t)limit)
+        return NULL;
+    json_array_remove(rows, (size_t)limit);
+    json_t *key = json_object_get(json_array_get(rows, (size_t)limit - 1), key_field);
+    return cursor_encode(token, len, key, fingerprint) == COI_OK ? token : NULL;
+}

@@ -17,4 +17,10 @@ int cursor_encode(char *out, size_t len, const json_t *key, const char *fingerpr
  * the same fingerprint; COI_EINVALID (field "cursor") with the reason otherwise. */
 int cursor_decode(json_t **out_key, const char *text, const char *fingerprint);
 
+/* The end of a keyset page: storage was asked for limit + 1 rows; when `rows` holds more than
+ * `limit`, drops the extra one and writes into `token` the cursor made of the last kept row's
+ * `key_field` and `fingerprint`. Returns token, or NULL when there is no next page. */
+const char *cursor_next_page(char *token, size_t len, json_t *rows, int limit,
+                             const char *key_field, const char *fingerprint);
+
 #endif

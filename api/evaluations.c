@@ -113,13 +113,8 @@ static void list(struct api_ctx *c, const char *case_id)
         problem_from_error(c, rc);
         goto out;
     }
-    char token[256], *next = NULL;
-    if (json_array_size(items) > (size_t)limit) {
-        json_array_remove(items, (size_t)limit);
-        json_t *last = json_array_get(items, (size_t)limit - 1);
-        if (cursor_encode(token, sizeof token, json_object_get(last, "id"), fingerprint) == COI_OK)
-            next = token;
-    }
+    char token[256];
+    const char *next = cursor_next_page(token, sizeof token, items, limit, "id", fingerprint);
     json_t *shown = json_array(), *item;
     size_t i;
     json_array_foreach(items, i, item) json_array_append_new(shown, evaluation_present(item));

@@ -80,13 +80,8 @@ void organisations_list(struct api_ctx *c)
         problem_from_error(c, rc);
         goto out;
     }
-    char token[512], *next = NULL;
-    if (json_array_size(items) > (size_t)limit) {
-        json_array_remove(items, (size_t)limit);
-        json_t *last = json_object_get(json_array_get(items, (size_t)limit - 1), "code");
-        if (cursor_encode(token, sizeof token, last, fingerprint) == COI_OK)
-            next = token;
-    }
+    char token[512];
+    const char *next = cursor_next_page(token, sizeof token, items, limit, "code", fingerprint);
     size_t i;
     json_t *item;
     json_array_foreach(items, i, item) api_record_take_version(item);

@@ -137,14 +137,8 @@ void review_history(struct api_ctx *c, const struct reviewed *r)
         problem_from_error(c, rc);
         goto out;
     }
-    char token[256], *next = NULL;
-    if (json_array_size(entries) > (size_t)limit) {
-        json_array_remove(entries, (size_t)limit);
-        json_t *last = json_array_get(entries, (size_t)limit - 1);
-        if (cursor_encode(token, sizeof token, json_object_get(last, "version"), fingerprint) ==
-            COI_OK)
-            next = token;
-    }
+    char token[256];
+    const char *next = cursor_next_page(token, sizeof token, entries, limit, "version", fingerprint);
     api_send_page(c, json_incref(entries), next);
 out:
     json_decref(errors);
