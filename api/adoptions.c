@@ -11,17 +11,17 @@
 
 static const char *const adoption_statuses[] = {"considering", "adapting", "implemented",
                                                 "discontinued", NULL};
-static const char *const writable[] = {"organisation_code", "status", "started_on", "notes",
-                                       NULL};
-static const char *const read_only[] = {"id", "case_id", "version", "created_at", "updated_at",
-                                        NULL};
+static const char *const writable[] = {"organisation_code", "status", "started_on", "notes", NULL};
+static const char *const read_only[] = {"id",         "case_id",    "version",
+                                        "created_at", "updated_at", NULL};
 
 /* The shown adoption, fields in the contract's order (new reference). */
 static json_t *present(const json_t *record)
 {
     json_t *out = json_object();
-    static const char *const order[] = {"id",    "case_id", "organisation_code", "status",
-                                        "started_on", "notes", "created_at", "updated_at", NULL};
+    static const char *const order[] = {"id",         "case_id",    "organisation_code",
+                                        "status",     "started_on", "notes",
+                                        "created_at", "updated_at", NULL};
     for (const char *const *f = order; *f != NULL; f++) {
         json_t *v = json_object_get(record, *f);
         json_object_set(out, *f, v ? v : json_null());
@@ -89,8 +89,8 @@ void adoptions_create(struct api_ctx *c)
     size_t i;
     int runs = code != NULL && json_equal(json_object_get(doc, "organisation_code"),
                                           json_object_get(kase, "organisation_code"));
-    json_array_foreach(json_object_get(kase, "partner_organisation_codes"), i, partner)
-        runs |= code != NULL && json_equal(json_object_get(doc, "organisation_code"), partner);
+    json_array_foreach(json_object_get(kase, "partner_organisation_codes"), i, partner) runs |=
+        code != NULL && json_equal(json_object_get(doc, "organisation_code"), partner);
     if (runs)
         problem_add_error(errors, "organisation_code",
                           "%s runs the case already (as its lead or a partner)", code);
@@ -135,15 +135,8 @@ void adoptions_list(struct api_ctx *c)
     char fingerprint[17];
     const char *bound[] = {case_id};
     cursor_fingerprint(fingerprint, bound, 1);
-    const char *cursor = api_query(c, "cursor");
-    if (cursor != NULL) {
-        if (cursor_decode(&after, cursor, fingerprint) != COI_OK)
-            problem_add_error(errors, "cursor", "%s", coi_error_detail());
-        else if (!json_is_string(after))
-            problem_add_error(errors, "cursor", "the cursor is not one this API issued");
-        else
-            after_id = json_string_value(after);
-    }
+    cursor_take(&after, errors, api_query(c, "cursor"), fingerprint, JSON_STRING);
+    after_id = json_string_value(after);
     if (json_array_size(errors) > 0) {
         problem_send_errors(c, json_incref(errors), "the query string has errors");
         goto out;
@@ -222,7 +215,8 @@ void adoptions_patch(struct api_ctx *c)
     doc = json_object();
     for (const char *const *f = writable; *f != NULL; f++)
         json_object_set(doc, *f, json_object_get(current, *f));
-    json_object_foreach(c->body, key, value) {
+    json_object_foreach(c->body, key, value)
+    {
         if (!validate_in(key, writable))
             continue;
         if (strcmp(key, "organisation_code") == 0 &&

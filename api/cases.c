@@ -11,8 +11,8 @@
 #include "auth/policy.h"
 
 /* The fields a merge patch may not remove (null). */
-static const char *const required[] = {"organisation_code", "title", "summary",
-                                       "innovation_types", NULL};
+static const char *const required[] = {"organisation_code", "title", "summary", "innovation_types",
+                                       NULL};
 
 struct coi_actor case_actor(const struct api_ctx *c)
 {
@@ -57,8 +57,8 @@ int case_load_visible(struct api_ctx *c, json_t **out, const char *id)
 struct coi_evaluation_query case_viewer(const struct api_ctx *c)
 {
     struct coi_evaluation_query q = {0};
-    q.see_all = c->who.role == ROLE_ADMIN || c->who.role == ROLE_EDITOR ||
-                c->who.role == ROLE_STEERING;
+    q.see_all =
+        c->who.role == ROLE_ADMIN || c->who.role == ROLE_EDITOR || c->who.role == ROLE_STEERING;
     q.viewer_org = c->who.role == ROLE_PARTNER ? c->who.org : NULL;
     return q;
 }
@@ -104,6 +104,18 @@ void case_send(struct api_ctx *c, int status, const json_t *record)
     api_send_resource(c, status, rep);
 }
 
+/* The write preconditions (If-Match, If-None-Match) against the case's representation for the
+ * caller: 1 hold, 0 fail (412), -1 the representation could not be made (a problem was sent). */
+static int case_preconditions_hold(struct api_ctx *c, const json_t *current)
+{
+    json_t *rep = case_represent(c, current);
+    if (rep == NULL)
+        return -1;
+    int holds = api_if_match_holds(c, rep);
+    json_decref(rep);
+    return holds;
+}
+
 /* Checks a partner's organisation_code in `doc` (setting it to the partner's own when absent).
  * Property rule: a partner writes only its own organisation's cases. */
 static void own_organisation(struct api_ctx *c, json_t *errors, json_t *doc)
@@ -137,8 +149,8 @@ void cases_create(struct api_ctx *c)
     }
     const char *org = json_string_value(json_object_get(doc, "organisation_code"));
     if (!policy_may_create_case(&c->who, org)) {
-        problem_send(c, 403, "the role %s may not create cases for %s",
-                     auth_role_name(c->who.role), org);
+        problem_send(c, 403, "the role %s may not create cases for %s", auth_role_name(c->who.role),
+                     org);
         goto out;
     }
     blank = json_object();
@@ -180,7 +192,8 @@ static json_t *merge(struct api_ctx *c, json_t *errors, const json_t *current, c
     json_t *doc = case_writable(current), *value;
     const char *key;
     validate_fields(errors, patch, CASE_WRITABLE, CASE_READ_ONLY);
-    json_object_foreach((json_t *)patch, key, value) {
+    json_object_foreach((json_t *)patch, key, value)
+    {
         if (!validate_in(key, CASE_WRITABLE))
             continue;
         if (json_is_null(value) && validate_in(key, required)) {
@@ -189,9 +202,8 @@ static json_t *merge(struct api_ctx *c, json_t *errors, const json_t *current, c
         }
         json_object_set(doc, key, value);
     }
-    if (c->who.role == ROLE_PARTNER &&
-        !json_equal(json_object_get(doc, "organisation_code"),
-                    json_object_get(current, "organisation_code")))
+    if (c->who.role == ROLE_PARTNER && !json_equal(json_object_get(doc, "organisation_code"),
+                                                   json_object_get(current, "organisation_code")))
         problem_add_error(errors, "organisation_code",
                           "a partner cannot move a case to another organisation");
     /* Merge-patch null on a list means "none". */
@@ -219,18 +231,19 @@ static int check_against_case(struct api_ctx *c, json_t *errors, const json_t *c
     size_t i;
     /* At most one adoption per organisation: a page of 1000 holds them all. */
     int rc = c->storage->adoption_list(c->storage, &adoptions, id, NULL, 1000);
-    json_array_foreach(adoptions, i, a) {
+    json_array_foreach(adoptions, i, a)
+    {
         json_t *org = json_object_get(a, "organisation_code"), *p;
         size_t j;
         if (json_equal(org, json_object_get(doc, "organisation_code")))
             problem_add_error(errors, "organisation_code",
                               "%s has adopted this case; an adopter cannot lead it",
                               json_string_value(org));
-        json_array_foreach(json_object_get(doc, "partner_organisation_codes"), j, p)
-            if (json_equal(org, p))
-                problem_add_error(errors, "partner_organisation_codes",
-                                  "%s has adopted this case; an adopter cannot be a partner",
-                                  json_string_value(org));
+        json_array_foreach(json_object_get(doc, "partner_organisation_codes"), j,
+                           p) if (json_equal(org, p))
+            problem_add_error(errors, "partner_organisation_codes",
+                              "%s has adopted this case; an adopter cannot be a partner",
+                              json_string_value(org));
     }
     json_decref(adoptions);
     return rc;
@@ -250,10 +263,9 @@ static int write_update(struct api_ctx *c, const json_t *current, json_t *doc, i
         return COI_OK;
     }
     struct coi_actor actor = case_actor(c);
-    rc = c->storage->case_update(c->storage, &record,
-                                 json_string_value(json_object_get(current, "id")), doc,
-                                 json_integer_value(json_object_get(current, "version")),
-                                 &actor, changed);
+    rc = c->storage->case_update(
+        c->storage, &record, json_string_value(json_object_get(current, "id")), doc,
+        json_integer_value(json_object_get(current, "version")), &actor, changed);
     json_decref(changed);
     if (rc == COI_OK)
         case_send(c, status, record);
@@ -283,11 +295,9 @@ void cases_patch(struct api_ctx *c)
         errors = json_array();
         if (case_load_visible(c, &current, id) != 0)
             goto out;
-        json_t *rep = case_represent(c, current);
-        if (rep == NULL)
+        int holds = case_preconditions_hold(c, current);
+        if (holds < 0)
             goto out;
-        int holds = api_if_match_holds(c, rep);
-        json_decref(rep);
         if (!holds) {
             rc = COI_ECONFLICT;
             break;
@@ -338,7 +348,8 @@ void cases_put_external(struct api_ctx *c)
     keys = json_pack("{s:s, s:s}", "organisation_code", code, "external_id", ext);
     const char *key;
     json_t *value;
-    json_object_foreach(keys, key, value) {
+    json_object_foreach(keys, key, value)
+    {
         json_t *given = json_object_get(c->body, key);
         if (given != NULL && !json_equal(given, value))
             problem_add_error(errors, key, "must match the path (%s)", json_string_value(value));
@@ -362,8 +373,8 @@ void cases_put_external(struct api_ctx *c)
             json_decref(blank);
             json_decref(empty);
             json_decref(changed);
-            if (rc == COI_EEXISTS && strcmp(coi_error_field() ? coi_error_field() : "",
-                                            "external_id") == 0)
+            if (rc == COI_EEXISTS &&
+                strcmp(coi_error_field() ? coi_error_field() : "", "external_id") == 0)
                 continue; /* created meanwhile by a concurrent PUT: replace it instead */
             if (rc == COI_OK) {
                 char location[64];
@@ -380,11 +391,9 @@ void cases_put_external(struct api_ctx *c)
             /* A create-only request (If-None-Match: *) and the case exists: nothing is written.
              * If-Match alone is checked only when the body changes something, so that a
              * retried PUT of the same body succeeds. */
-            json_t *rep = case_represent(c, current);
-            if (rep == NULL)
+            int holds = case_preconditions_hold(c, current);
+            if (holds < 0)
                 goto out;
-            int holds = api_if_match_holds(c, rep);
-            json_decref(rep);
             if (!holds) {
                 rc = COI_ECONFLICT;
                 break;
@@ -407,11 +416,9 @@ void cases_put_external(struct api_ctx *c)
             problem_send(c, 403, "a partner edits its cases only while draft or changes_requested");
             goto out;
         }
-        json_t *rep = case_represent(c, current);
-        if (rep == NULL)
+        int holds = case_preconditions_hold(c, current);
+        if (holds < 0)
             goto out;
-        int holds = api_if_match_holds(c, rep);
-        json_decref(rep);
         if (!holds) {
             rc = COI_ECONFLICT;
             break;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/problem.h"
 #include "auth/base64url.h"
 #include "storage/error.h"
 
@@ -50,8 +51,8 @@ int cursor_decode(json_t **out_key, const char *text, const char *fingerprint)
     doc = json_loadb((const char *)buf, o, JSON_REJECT_DUPLICATES, NULL);
     json_t *key = json_object_get(doc, "k");
     const char *f = json_string_value(json_object_get(doc, "f"));
-    if (!json_is_object(doc) || json_integer_value(json_object_get(doc, "v")) != 1 ||
-        key == NULL || f == NULL)
+    if (!json_is_object(doc) || json_integer_value(json_object_get(doc, "v")) != 1 || key == NULL ||
+        f == NULL)
         goto out;
     if (strcmp(f, fingerprint) != 0) {
         rc = coi_error_set(COI_EINVALID, "cursor",
@@ -74,4 +75,19 @@ const char *cursor_next_page(char *token, size_t len, json_t *rows, int limit,
     json_array_remove(rows, (size_t)limit);
     json_t *key = json_object_get(json_array_get(rows, (size_t)limit - 1), key_field);
     return cursor_encode(token, len, key, fingerprint) == COI_OK ? token : NULL;
+}
+
+void cursor_take(json_t **out_key, json_t *errors, const char *text, const char *fingerprint,
+                 json_type type)
+{
+    *out_key = NULL;
+    if (text == NULL)
+        return;
+    if (cursor_decode(out_key, text, fingerprint) != COI_OK) {
+        problem_add_error(errors, "cursor", "%s", coi_error_detail());
+    } else if (json_typeof(*out_key) != type) {
+        json_decref(*out_key);
+        *out_key = NULL;
+        problem_add_error(errors, "cursor", "the cursor is not one this API issued");
+    }
 }

@@ -17,6 +17,12 @@ int cursor_encode(char *out, size_t len, const json_t *key, const char *fingerpr
  * the same fingerprint; COI_EINVALID (field "cursor") with the reason otherwise. */
 int cursor_decode(json_t **out_key, const char *text, const char *fingerprint);
 
+/* Reads the request's cursor `text` (NULL: none) for a list: on success *out_key (new
+ * reference, or NULL without a cursor) holds its key, which must be of JSON type `type`;
+ * otherwise an error for the field "cursor" is appended to `errors` and *out_key is NULL. */
+void cursor_take(json_t **out_key, json_t *errors, const char *text, const char *fingerprint,
+                 json_type type);
+
 /* The end of a keyset page: storage was asked for limit + 1 rows; when `rows` holds more than
  * `limit`, drops the extra one and writes into `token` the cursor made of the last kept row's
  * `key_field` and `fingerprint`. Returns token, or NULL when there is no next page. */

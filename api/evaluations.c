@@ -12,10 +12,9 @@
 #include "api/validate.h"
 #include "auth/policy.h"
 
-static const char *const statuses[] = {"draft",     "submitted",         "in_review",
-                                       "published", "changes_requested", "archived", NULL};
-static const char *const required[] = {"title", "evaluator_kind", "method", "evidence_level",
-                                       NULL};
+static const char *const statuses[] = {
+    "draft", "submitted", "in_review", "published", "changes_requested", "archived", NULL};
+static const char *const required[] = {"title", "evaluator_kind", "method", "evidence_level", NULL};
 
 /* Loads evaluation `id` and its case when the caller may see the evaluation; else sends 404
  * (or the storage error) and returns -1. */
@@ -42,8 +41,7 @@ static int load_visible(struct api_ctx *c, json_t **out, json_t **out_case, cons
     return 0;
 }
 
-static void send_evaluation(struct api_ctx *c, int status, const json_t *record,
-                            const json_t *kase)
+static void send_evaluation(struct api_ctx *c, int status, const json_t *record, const json_t *kase)
 {
     (void)kase;
     json_t *rep = evaluation_present(record);
@@ -57,10 +55,10 @@ static void send_evaluation(struct api_ctx *c, int status, const json_t *record,
 /* Lists evaluations; `case_id` (from the path) fixes the case, else ?case_id= may. */
 static void list(struct api_ctx *c, const char *case_id)
 {
-    static const char *const everywhere[] = {"case_id", "method", "evidence_level",
-                                             "evaluator_kind", "status", "limit", "cursor", NULL};
-    static const char *const in_case[] = {"method", "evidence_level", "evaluator_kind", "status",
-                                          "limit", "cursor", NULL};
+    static const char *const everywhere[] = {
+        "case_id", "method", "evidence_level", "evaluator_kind", "status", "limit", "cursor", NULL};
+    static const char *const in_case[] = {
+        "method", "evidence_level", "evaluator_kind", "status", "limit", "cursor", NULL};
     json_t *errors = json_array(), *params = json_object(), *after = NULL, *items = NULL;
     struct coi_evaluation_query q = case_viewer(c);
     int limit;
@@ -74,11 +72,17 @@ static void list(struct api_ctx *c, const char *case_id)
     const char *level = api_query(c, "evidence_level");
     for (const char *const *f = (const char *const[]){"method", "evaluator_kind", "status", NULL};
          *f != NULL; f++)
-        json_object_set_new(params, *f, api_query(c, *f) ? json_string(api_query(c, *f))
-                                                         : json_null());
-    static const char *const methods[] = {"rct",         "quasi_experimental", "before_after",
-                                          "cost_benefit", "qualitative",       "mixed",
-                                          "self_assessment", "other",          NULL};
+        json_object_set_new(params, *f,
+                            api_query(c, *f) ? json_string(api_query(c, *f)) : json_null());
+    static const char *const methods[] = {"rct",
+                                          "quasi_experimental",
+                                          "before_after",
+                                          "cost_benefit",
+                                          "qualitative",
+                                          "mixed",
+                                          "self_assessment",
+                                          "other",
+                                          NULL};
     static const char *const kinds[] = {"internal", "external", "research", NULL};
     validate_enum(errors, params, "method", methods, 0);
     validate_enum(errors, params, "evaluator_kind", kinds, 0);
@@ -91,18 +95,12 @@ static void list(struct api_ctx *c, const char *case_id)
         q.evidence_level = level[0] - '0';
     validate_limit(errors, api_query(c, "limit"), 50, 200, &limit);
     char fingerprint[17];
-    const char *bound[] = {q.case_id, q.method, q.evaluator_kind, q.status, level,
-                           auth_role_name(c->who.role), c->who.org};
+    const char *bound[] = {q.case_id, q.method, q.evaluator_kind,
+                           q.status,  level,    auth_role_name(c->who.role),
+                           c->who.org};
     cursor_fingerprint(fingerprint, bound, 7);
-    const char *cursor = api_query(c, "cursor");
-    if (cursor != NULL) {
-        if (cursor_decode(&after, cursor, fingerprint) != COI_OK)
-            problem_add_error(errors, "cursor", "%s", coi_error_detail());
-        else if (!json_is_string(after))
-            problem_add_error(errors, "cursor", "the cursor is not one this API issued");
-        else
-            q.after_id = json_string_value(after);
-    }
+    cursor_take(&after, errors, api_query(c, "cursor"), fingerprint, JSON_STRING);
+    q.after_id = json_string_value(after);
     if (json_array_size(errors) > 0) {
         problem_send_errors(c, json_incref(errors), "the query string has errors");
         goto out;
@@ -148,8 +146,9 @@ void case_evaluations_create(struct api_ctx *c)
     if (case_load_visible(c, &kase, api_path_param(c, "id")) != 0)
         goto out;
     if (!policy_may_add_evaluation(&c->who, kase)) {
-        problem_send(c, 403, "only the case's own organisation and the centre's staff add "
-                             "evaluations to it");
+        problem_send(c, 403,
+                     "only the case's own organisation and the centre's staff add "
+                     "evaluations to it");
         goto out;
     }
     if (!json_is_object(c->body)) {
@@ -169,9 +168,8 @@ void case_evaluations_create(struct api_ctx *c)
     changed = evaluation_changed_fields(empty, doc);
     json_decref(empty);
     struct coi_actor actor = case_actor(c);
-    int rc = c->storage->evaluation_create(c->storage, &record,
-                                           json_string_value(json_object_get(kase, "id")), doc,
-                                           &actor, changed);
+    int rc = c->storage->evaluation_create(
+        c->storage, &record, json_string_value(json_object_get(kase, "id")), doc, &actor, changed);
     if (rc != COI_OK) {
         problem_from_error(c, rc);
         goto out;
@@ -239,7 +237,8 @@ void evaluations_patch(struct api_ctx *c)
         goto out;
     validate_fields(errors, c->body, EVALUATION_WRITABLE, EVALUATION_READ_ONLY);
     doc = evaluation_writable(current);
-    json_object_foreach(c->body, key, value) {
+    json_object_foreach(c->body, key, value)
+    {
         if (!validate_in(key, EVALUATION_WRITABLE))
             continue;
         if (json_is_null(value) && validate_in(key, required))
@@ -296,8 +295,8 @@ void evaluations_delete(struct api_ctx *c)
 
 /* ---- the review workflow, through api/reviews.c ------------------------------------------- */
 
-static int load_reviewed(struct api_ctx *c, json_t **out, json_t **out_case,
-                         const char **out_owner, const char *id)
+static int load_reviewed(struct api_ctx *c, json_t **out, json_t **out_case, const char **out_owner,
+                         const char *id)
 {
     if (load_visible(c, out, out_case, id) != 0)
         return -1;

@@ -10,8 +10,8 @@
 #include "api/validate.h"
 #include "auth/policy.h"
 
-static const char *const statuses[] = {"draft",     "submitted",         "in_review",
-                                       "published", "changes_requested", "archived", NULL};
+static const char *const statuses[] = {
+    "draft", "submitted", "in_review", "published", "changes_requested", "archived", NULL};
 
 /* Answers 409 naming the moves the workflow has from `from`. */
 static void illegal_move(struct api_ctx *c, const struct reviewed *r, const char *from,
@@ -20,7 +20,8 @@ static void illegal_move(struct api_ctx *c, const struct reviewed *r, const char
     json_t *allowed = workflow_moves_from(from), *m;
     char list[256] = "", detail[512];
     size_t i;
-    json_array_foreach(allowed, i, m) {
+    json_array_foreach(allowed, i, m)
+    {
         strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
         strncat(list, json_string_value(m), sizeof list - strlen(list) - 1);
     }
@@ -111,23 +112,19 @@ void review_history(struct api_ctx *c, const struct reviewed *r)
     if (api_query_check(c, allowed) != 0 || r->load(c, &current, &kase, &owner, id) != 0)
         goto out;
     if (!r->may_see_history(&c->who, current, kase)) {
-        problem_send(c, 403, "the history is shown to the owner organisation, the centre's staff "
-                             "and steering members");
+        problem_send(c, 403,
+                     "the history is shown to the owner organisation, the centre's staff "
+                     "and steering members");
         goto out;
     }
     validate_limit(errors, api_query(c, "limit"), 50, 200, &limit);
     char fingerprint[17];
     const char *bound[] = {r->noun, id};
     cursor_fingerprint(fingerprint, bound, 2);
-    const char *cursor = api_query(c, "cursor");
-    if (cursor != NULL) {
-        if (cursor_decode(&after, cursor, fingerprint) != COI_OK)
-            problem_add_error(errors, "cursor", "%s", coi_error_detail());
-        else if (!json_is_integer(after) || json_integer_value(after) < 1)
-            problem_add_error(errors, "cursor", "the cursor is not one this API issued");
-        else
-            before = json_integer_value(after);
-    }
+    cursor_take(&after, errors, api_query(c, "cursor"), fingerprint, JSON_INTEGER);
+    if (after != NULL && json_integer_value(after) < 1)
+        problem_add_error(errors, "cursor", "the cursor is not one this API issued");
+    before = json_integer_value(after);
     if (json_array_size(errors) > 0) {
         problem_send_errors(c, json_incref(errors), "the query string has errors");
         goto out;
@@ -138,7 +135,8 @@ void review_history(struct api_ctx *c, const struct reviewed *r)
         goto out;
     }
     char token[256];
-    const char *next = cursor_next_page(token, sizeof token, entries, limit, "version", fingerprint);
+    const char *next =
+        cursor_next_page(token, sizeof token, entries, limit, "version", fingerprint);
     api_send_page(c, json_incref(entries), next);
 out:
     json_decref(errors);

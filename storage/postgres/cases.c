@@ -355,21 +355,7 @@ static int case_exec(PGconn *conn, const char *sql, int nparams, const char *con
  * its status into `status`. */
 static int case_lock(PGconn *conn, const char *id, int64_t expected_version, char status[32])
 {
-    const char *params[1] = {id};
-    PGresult *res = NULL;
-    int rc = pg_query(&res, conn, LOCK_SQL, 1, params);
-
-    if (rc != COI_OK)
-        return rc;
-    if (PQntuples(res) == 0)
-        rc = coi_error_set(COI_ENOTFOUND, NULL, "no case with id %s", id);
-    else if (expected_version != -1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) != expected_version)
-        rc = coi_error_set(COI_ECONFLICT, NULL, "case %s is at version %s, not %" PRId64, id,
-                           PQgetvalue(res, 0, 0), expected_version);
-    else
-        snprintf(status, 32, "%s", PQgetvalue(res, 0, 1));
-    PQclear(res);
-    return rc;
+    return pg_lock_version(conn, LOCK_SQL, "case", id, expected_version, status);
 }
 
 /* Ends a write: commits when everything succeeded (else rolls back and drops *out), and gives

@@ -137,22 +137,10 @@ static int evaluation_exec(PGresult **out, PGconn *conn, const char *sql, int np
  * version (-1: any). Copies its status into `status`. */
 static int evaluation_lock(PGconn *conn, const char *id, int64_t expected_version, char status[32])
 {
-    const char *params[1] = {id};
-    PGresult *res = NULL;
-    int rc;
-
-    if ((rc = pg_exec(conn, "BEGIN")) != COI_OK ||
-        (rc = evaluation_exec(&res, conn, LOCK_SQL, 1, params)) != COI_OK)
-        return rc;
-    if (PQntuples(res) == 0)
-        rc = coi_error_set(COI_ENOTFOUND, NULL, "no evaluation with id %s", id);
-    else if (expected_version != -1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) != expected_version)
-        rc = coi_error_set(COI_ECONFLICT, NULL, "evaluation %s is at version %s, not %" PRId64, id,
-                           PQgetvalue(res, 0, 0), expected_version);
-    else
-        snprintf(status, 32, "%s", PQgetvalue(res, 0, 1));
-    PQclear(res);
-    return rc;
+    int rc = pg_exec(conn, "BEGIN");
+    return rc != COI_OK
+               ? rc
+               : pg_lock_version(conn, LOCK_SQL, "evaluation", id, expected_version, status);
 }
 
 /* Runs a write that returns the record (JSON text in column 0) inside the open transaction

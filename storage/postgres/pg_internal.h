@@ -80,6 +80,12 @@ void pg_release(struct pg_storage *pg, PGconn *conn);
  * *out is NULL and the return value is the mapped error (see pg_error). */
 int pg_query(PGresult **out, PGconn *conn, const char *sql, int nparams, const char *const *params);
 
+/* Locks a reviewed object (case or evaluation) inside the open transaction with static `sql`
+ * ($1 the id; SELECT version, status ... FOR UPDATE) and checks `expected_version` (-1: any):
+ * COI_ENOTFOUND ("no <what> with id ..."), COI_ECONFLICT, or COI_OK with status[32] set. */
+int pg_lock_version(PGconn *conn, const char *sql, const char *what, const char *id,
+                    int64_t expected_version, char status[32]);
+
 /* pg_query for reads whose parameters come from clients: a value the database refuses
  * (class 22, e.g. text that is not UTF-8, a malformed timestamp in a filter or cursor) is the
  * caller's input, answered COI_EINVALID without an error log line. */

@@ -2,6 +2,7 @@
 #include "storage/postgres/pg_internal.h"
 
 #include <poll.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,26 @@ int pg_query(PGresult **out, PGconn *conn, const char *sql, int nparams, const c
 {
     *out = NULL;
     return take_result(out, conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
+}
+
+int pg_lock_version(PGconn *conn, const char *sql, const char *what, const char *id,
+                    int64_t expected_version, char status[32])
+{
+    const char *params[1] = {id};
+    PGresult *res = NULL;
+    int rc = pg_query(&res, conn, sql, 1, params);
+
+    if (rc != COI_OK)
+        return rc;
+    if (PQntuples(res) == 0)
+        rc = coi_error_set(COI_ENOTFOUND, NULL, "no %s with id %s", what, id);
+    else if (expected_version != -1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) != expected_version)
+        rc = coi_error_set(COI_ECONFLICT, NULL, "%s %s is at version %s, not %" PRId64, what, id,
+                           PQgetvalue(res, 0, 0), expected_version);
+    else
+        snprintf(status, 32, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
 }
 
 int pg_exec(PGconn *conn, const char *sql)

@@ -209,30 +209,12 @@ out:
     return rc;
 }
 
-/* The stored version and status (into status[32]) of case `id`, checked against
- * `expected_version` (-1: any). COI_ENOTFOUND, COI_ECONFLICT or COI_OK. */
+/* The version and status of case `id`, checked against `expected_version`. */
 static int check_version(sqlite3 *db, const char *id, int64_t expected_version, int64_t *version,
                          char status[32])
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite_prepare(db, &stmt, "SELECT version, status FROM cases WHERE id = ?1");
-    if (rc != COI_OK || (rc = sqlite_bind_texts(db, stmt, &id, 1)) != COI_OK)
-        goto out;
-    int step = sqlite3_step(stmt);
-    if (step == SQLITE_DONE) {
-        rc = coi_error_set(COI_ENOTFOUND, NULL, "no case with id %s", id);
-    } else if (step != SQLITE_ROW) {
-        rc = sqlite_fail(db, step, NULL, "cannot read the case");
-    } else {
-        *version = sqlite3_column_int64(stmt, 0);
-        snprintf(status, 32, "%s", (const char *)sqlite3_column_text(stmt, 1));
-        if (expected_version != -1 && expected_version != *version)
-            rc = coi_error_set(COI_ECONFLICT, NULL, "case %s is at version %lld, not %lld", id,
-                               (long long)*version, (long long)expected_version);
-    }
-out:
-    sqlite3_finalize(stmt);
-    return rc;
+    return sqlite_check_version(db, "SELECT version, status FROM cases WHERE id = ?1", "case", id,
+                                expected_version, version, status);
 }
 
 int sqlite_case_create(struct coi_storage *s, json_t **out, const json_t *c,

@@ -1,6 +1,7 @@
 /* SQLite change history, shared by cases and evaluations: appending an entry, reading a page. */
 #include "storage/sqlite/sqlite_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,5 +102,29 @@ int sqlite_history_read(sqlite3 *db, json_t **out, const char *sql, const char *
 out:
     sqlite3_finalize(stmt);
     json_decref(list);
+    return rc;
+}
+
+int sqlite_check_version(sqlite3 *db, const char *sql, const char *what, const char *id,
+                         int64_t expected_version, int64_t *version, char status[32])
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite_prepare(db, &stmt, sql);
+    if (rc != COI_OK || (rc = sqlite_bind_texts(db, stmt, &id, 1)) != COI_OK)
+        goto out;
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_DONE) {
+        rc = coi_error_set(COI_ENOTFOUND, NULL, "no %s with id %s", what, id);
+    } else if (step != SQLITE_ROW) {
+        rc = sqlite_fail(db, step, NULL, "cannot read the version");
+    } else {
+        *version = sqlite3_column_int64(stmt, 0);
+        snprintf(status, 32, "%s", (const char *)sqlite3_column_text(stmt, 1));
+        if (expected_version != -1 && expected_version != *version)
+            rc = coi_error_set(COI_ECONFLICT, NULL, "%s %s is at version %lld, not %lld", what, id,
+                               (long long)*version, (long long)expected_version);
+    }
+out:
+    sqlite3_finalize(stmt);
     return rc;
 }

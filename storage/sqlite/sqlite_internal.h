@@ -127,6 +127,12 @@ struct sqlite_history_entry {
  * to_status, note and changed_fields. */
 int sqlite_history_append(sqlite3 *db, const char *sql, const struct sqlite_history_entry *e);
 
+/* The stored version and status (into status[32]) of a reviewed object, read with static `sql`
+ * (?1 the id; selecting version, status), checked against `expected_version` (-1: any).
+ * COI_ENOTFOUND ("no <what> with id ..."), COI_ECONFLICT or COI_OK. */
+int sqlite_check_version(sqlite3 *db, const char *sql, const char *what, const char *id,
+                         int64_t expected_version, int64_t *version, char status[32]);
+
 /* One page of history into *out (new reference): runs static `sql`, which takes ?1 the owner
  * id, ?2 before_version (<= 0: from the newest), ?3 the limit (-1: none) and selects version,
  * at, actor, action, from_status, to_status, note, changed_fields from the owner LEFT JOINed
