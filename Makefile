@@ -3,6 +3,8 @@
 .DEFAULT_GOAL := build
 
 CC ?= cc
+# Where objects and binaries go (helpers working side by side may each use their own).
+BUILD ?= build
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -I/usr/include/postgresql -pthread $(WARN)
 LIBS := -lulfius -lorcania -ljansson -ljwt -lpq -lsqlite3 -lstemmer -lmicrohttpd -lm -pthread
@@ -16,11 +18,11 @@ LIB_SRC := $(filter-out api/main.c,$(SRC))
 HDR := $(wildcard api/*.h auth/*.h storage/*.h storage/sqlite/*.h storage/postgres/*.h)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 EMBED_INPUTS := $(wildcard migrations/*/*) openapi/openapi.yaml scripts/embed.py data/danish_public_bodies.csv
-GEN := build/gen/embedded.c
+GEN := $(BUILD)/gen/embedded.c
 
 .PHONY: build run test deps test-deps bench clean format lint-openapi
 
-build: build/coi
+build: $(BUILD)/coi
 
 deps:
 	@scripts/install-deps.sh build
@@ -29,42 +31,42 @@ test-deps:
 	@scripts/install-deps.sh test
 
 $(GEN): $(EMBED_INPUTS)
-	@mkdir -p build/gen
+	@mkdir -p $(BUILD)/gen
 	@echo "  EMBED   $@"
 	@/usr/bin/python3 scripts/embed.py . $@
 
-build/release/%.o: %.c $(HDR)
+$(BUILD)/release/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(RELEASE_CFLAGS) -c $< -o $@
 
-build/asan/%.o: %.c $(HDR)
+$(BUILD)/asan/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
 	@echo "  CC/san  $<"
 	@$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
-build/coi: $(SRC:%.c=build/release/%.o) build/release/$(GEN:.c=.o)
+$(BUILD)/coi: $(SRC:%.c=$(BUILD)/release/%.o) $(BUILD)/release/$(GEN:.c=.o)
 	@echo "  LD      $@"
 	@$(CC) $(RELEASE_CFLAGS) -o $@ $^ $(LIBS)
 
-build/coi-test: $(SRC:%.c=build/asan/%.o) build/asan/$(GEN:.c=.o)
+$(BUILD)/coi-test: $(SRC:%.c=$(BUILD)/asan/%.o) $(BUILD)/asan/$(GEN:.c=.o)
 	@echo "  LD      $@"
 	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
-build/unit-tests: $(UNIT_SRC:%.c=build/asan/%.o) $(LIB_SRC:%.c=build/asan/%.o) build/asan/$(GEN:.c=.o)
+$(BUILD)/unit-tests: $(UNIT_SRC:%.c=$(BUILD)/asan/%.o) $(LIB_SRC:%.c=$(BUILD)/asan/%.o) $(BUILD)/asan/$(GEN:.c=.o)
 	@echo "  LD      $@"
 	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-run: deps build/coi
+run: deps $(BUILD)/coi
 	@mkdir -p var
-	./build/coi serve --dev
+	./$(BUILD)/coi serve --dev
 
 test: test-deps
-	@$(MAKE) --no-print-directory build/coi-test build/unit-tests node_modules/.package-lock.json
-	@tests/run.sh
+	@$(MAKE) --no-print-directory $(BUILD)/coi-test $(BUILD)/unit-tests node_modules/.package-lock.json
+	@BUILD=$(BUILD) tests/run.sh
 
 bench:
 	@bench/run.sh
@@ -77,4 +79,4 @@ format:
 	clang-format -i $(SRC) $(HDR) $(UNIT_SRC)
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)

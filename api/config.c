@@ -150,6 +150,7 @@ int config_load(struct config *out, char *err, size_t err_len)
 
     memset(out, 0, sizeof *out);
     out->max_body_bytes = 1024 * 1024;
+    out->batch_max_body_bytes = 32 * 1024 * 1024;
     out->db_pool_size = 8;
     out->db_acquire_timeout_ms = 2000;
     out->db_statement_timeout_ms = 5000;
@@ -211,6 +212,11 @@ int config_load(struct config *out, char *err, size_t err_len)
         if (parse_int(&n, "COI_MAX_BODY_BYTES", v, 1, 1LL << 30, err, err_len))
             goto out;
         out->max_body_bytes = (size_t)n;
+    }
+    if ((v = lookup(&f, "COI_BATCH_MAX_BODY_BYTES")) != NULL) {
+        if (parse_int(&n, "COI_BATCH_MAX_BODY_BYTES", v, 1, 1LL << 30, err, err_len))
+            goto out;
+        out->batch_max_body_bytes = (size_t)n;
     }
     if ((v = lookup(&f, "COI_DB_POOL_SIZE")) != NULL) {
         if (parse_int(&n, "COI_DB_POOL_SIZE", v, 1, 256, err, err_len))

@@ -17,6 +17,7 @@ struct config {
     char jwt_issuer[256];             /* COI_JWT_ISSUER, "" when unset */
     char jwt_audience[256];           /* COI_JWT_AUDIENCE, "" when unset */
     size_t max_body_bytes;            /* COI_MAX_BODY_BYTES, default 1 MiB */
+    size_t batch_max_body_bytes;      /* COI_BATCH_MAX_BODY_BYTES (batch routes), default 32 MiB */
     int db_pool_size;                 /* COI_DB_POOL_SIZE, default 8 */
     int db_acquire_timeout_ms;        /* COI_DB_ACQUIRE_TIMEOUT_MS, default 2000 */
     int db_statement_timeout_ms;      /* COI_DB_STATEMENT_TIMEOUT_MS, default 5000 */

@@ -209,9 +209,11 @@ int api_dispatch(const struct _u_request *req, struct _u_response *res, void *us
     begin(&c, req, res, b->rt);
     c.route = b->route;
 
-    /* ulfius keeps at most max_body_bytes + 1 bytes, so a longer (chunked) body shows here. */
-    if (req->binary_body_length > c.cfg->max_body_bytes) {
-        problem_send(&c, 413, "the request body exceeds %zu bytes", c.cfg->max_body_bytes);
+    /* ulfius keeps at most (the largest limit) + 1 bytes, so a longer (chunked) body shows
+     * here. */
+    size_t limit = route_body_limit(c.route, c.cfg);
+    if (req->binary_body_length > limit) {
+        problem_send(&c, 413, "the request body exceeds %zu bytes", limit);
         return finish(&c, &start);
     }
     if (!route_match_path(c.route, req->url_path, &c)) {
@@ -223,7 +225,7 @@ int api_dispatch(const struct _u_request *req, struct _u_response *res, void *us
         (api_parse_query(&c, req->http_url) != 0 || authenticate(&c) != 0 ||
          authorize(&c) != 0 || (!c.route->takes_query && api_query_check(&c, no_parameters) != 0)))
         return finish(&c, &start);
-    if (c.route->body != BODY_NONE && read_body(&c) != 0)
+    if ((c.route->body == BODY_JSON || c.route->body == BODY_MERGE_PATCH) && read_body(&c) != 0)
         return finish(&c, &start);
     coi_error_clear();
     c.route->handler(&c);

@@ -1,6 +1,8 @@
 /* The route table and path-template matching. */
 #include "api/routes.h"
 
+#include "api/config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,20 @@ const struct route routes[] = {
      "Every change of an evaluation, newest first", 1},
 };
 const size_t route_count = sizeof routes / sizeof routes[0];
+
+size_t route_body_limit(const struct route *r, const struct config *cfg)
+{
+    return r->body == BODY_BATCH ? cfg->batch_max_body_bytes : cfg->max_body_bytes;
+}
+
+size_t route_body_limit_for(const char *method, const char *path, const struct config *cfg)
+{
+    for (size_t i = 0; i < route_count; i++)
+        if (routes[i].body == BODY_BATCH && strcmp(routes[i].method, method) == 0 &&
+            route_match_path(&routes[i], path, NULL))
+            return cfg->batch_max_body_bytes;
+    return cfg->max_body_bytes;
+}
 
 int route_match_path(const struct route *r, const char *path, struct api_ctx *c)
 {

@@ -13,6 +13,8 @@ enum route_body {
     BODY_NONE,        /* no request body is read */
     BODY_JSON,        /* application/json */
     BODY_MERGE_PATCH, /* application/merge-patch+json or application/json (RFC 7396) */
+    BODY_BATCH,       /* a batch (JSON array or NDJSON) that the handler reads from the raw
+                         body itself; its size limit is COI_BATCH_MAX_BODY_BYTES */
 };
 
 struct route {
@@ -32,6 +34,13 @@ extern const size_t route_count;
  * NULL, the decoded template parameters are stored in c->path. A segment that does not decode
  * to valid UTF-8 does not match. */
 int route_match_path(const struct route *r, const char *path, struct api_ctx *c);
+
+/* The body size limit of requests to `r` (the batch limit for BODY_BATCH routes). */
+struct config;
+size_t route_body_limit(const struct route *r, const struct config *cfg);
+
+/* The body size limit of a request for `method` and raw `path`, before routing. */
+size_t route_body_limit_for(const char *method, const char *path, const struct config *cfg);
 
 /* The route template in ulfius' form ("/v1/organisations/:code") into buf. */
 void route_ulfius_path(const struct route *r, char *buf, size_t len);

@@ -22,7 +22,7 @@
  * its place; front_door looks at the headers first and then hands every call to ulfius. */
 static MHD_AccessHandlerCallback ulfius_dispatcher;
 static void *ulfius_dispatcher_cls;
-static size_t front_door_limit;
+static const struct config *front_door_cfg;
 static atomic_int in_flight;
 
 static enum MHD_Result front_door(void *cls, struct MHD_Connection *conn, const char *url,
@@ -45,12 +45,12 @@ struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_Accep
 
 /* Answers 413 problem+json directly through MHD (the request never reaches ulfius). */
 static enum MHD_Result refuse_too_large(struct MHD_Connection *conn, const char *method,
-                                        const char *url)
+                                        const char *url, size_t limit)
 {
     char request_id[132], detail[96];
     const char *client = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     api_request_id(request_id, sizeof request_id, client);
-    snprintf(detail, sizeof detail, "the request body exceeds %zu bytes", front_door_limit);
+    snprintf(detail, sizeof detail, "the request body exceeds %zu bytes", limit);
     json_t *p = problem_body(413, detail, url, request_id);
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
@@ -82,8 +82,9 @@ static enum MHD_Result front_door(void *cls, struct MHD_Connection *conn, const 
         if (length != NULL) {
             char *end;
             unsigned long long n = strtoull(length, &end, 10);
-            if (*end == '\0' && n > front_door_limit)
-                return refuse_too_large(conn, method, url);
+            size_t limit = route_body_limit_for(method, url, front_door_cfg);
+            if (*end == '\0' && n > limit)
+                return refuse_too_large(conn, method, url, limit);
         }
     }
     return ulfius_dispatcher(ulfius_dispatcher_cls, conn, url, method, version, upload_data,
@@ -141,9 +142,12 @@ int server_run(const struct config *cfg, const struct auth_keys *keys,
         return 1;
     }
     /* Keep one byte past the limit so that an oversized chunked body is detectable. */
-    instance.max_post_body_size = cfg->max_body_bytes + 1;
+    instance.max_post_body_size =
+        (cfg->batch_max_body_bytes > cfg->max_body_bytes ? cfg->batch_max_body_bytes
+                                                         : cfg->max_body_bytes) +
+        1;
     instance.check_utf8 = 0;
-    front_door_limit = cfg->max_body_bytes;
+    front_door_cfg = cfg;
     for (size_t i = 0; i < route_count; i++) {
         char path[256];
         bindings[i] = (struct api_binding){&routes[i], &rt};

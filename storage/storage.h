@@ -139,6 +139,59 @@ struct coi_evaluation_query {
     int limit;                     /* >= 1 */
 };
 
+/* One write of a batch (case_write_batch). The caller fills the inputs; the backend fills
+ * `out` (a NEW reference to the case record written, as case_create/case_update return it)
+ * on success, or rc (a negative enum coi_error) with the detail and field of the failure
+ * copied into `message` and `field` ("" when none). */
+enum coi_case_write_kind { COI_CASE_WRITE_CREATE, COI_CASE_WRITE_UPDATE };
+struct coi_case_write {
+    enum coi_case_write_kind kind;
+    const char *id;                /* UPDATE: the case to update */
+    const json_t *c;               /* as for case_create / case_update */
+    int64_t expected_version;      /* UPDATE: as for case_update (-1: no check) */
+    const json_t *changed_fields;  /* as for case_create / case_update */
+    json_t *out;
+    int rc;
+    char field[64];
+    char message[256];
+};
+
+/* The kinds of object in the change feed (bit mask). */
+enum { COI_CHANGE_CASE = 1, COI_CHANGE_EVALUATION = 2, COI_CHANGE_ADOPTION = 4 };
+
+/* Reading the change feed. Visibility: see_all shows every change; otherwise a change is
+ * shown when the object was visible to the viewer before or after it (public, or viewer_org
+ * among the organisations that may see it); see change_list for the action shown. */
+struct coi_change_query {
+    int see_all;
+    const char *viewer_org; /* NULL: the anonymous public */
+    int64_t after_seq;      /* 0: from the beginning */
+    unsigned types;         /* COI_CHANGE_* bits; 0 means all */
+    int limit;              /* >= 1 */
+};
+
+/* One audit log entry, written after a write request was answered. Strings are borrowed;
+ * NULL where unknown. outcome: "succeeded" (2xx), "refused" (401/403), "failed" (else). */
+struct coi_audit_entry {
+    const char *request_id;
+    const char *sub, *role, *party, *org;
+    const char *method, *path;
+    int status;
+    const char *outcome;
+    const char *object_type, *object_id;
+    const char *detail;
+};
+
+/* Filters for reading the audit log, newest first, keyset before_seq (0: from the newest).
+ * NULL/0 = no filter. */
+struct coi_audit_query {
+    const char *sub;
+    const char *object_id;
+    const char *outcome;
+    int64_t before_seq;
+    int limit; /* >= 1 */
+};
+
 struct coi_storage {
     unsigned int version;
     const char *backend; /* "sqlite" or "postgres" */
@@ -261,6 +314,73 @@ struct coi_storage {
     int (*evaluation_summaries)(struct coi_storage *s, json_t **out,
                                 const char *const *case_ids, size_t n,
                                 const struct coi_evaluation_query *q);
+    /* ---- Partner systems at scale (batch writes, change feed, audit, idempotency) ---------
+     *
+     * Every write of a case, evaluation or adoption (create, update, transition, delete, and
+     * each write of case_write_batch) appends one row to the change feed IN THE SAME
+     * TRANSACTION: {type, object_id, case_id, action (created|updated|transition|deleted),
+     * version (the object's version after the write; for a delete the last version), and the
+     * object's visibility before and after the write}. An adoption write records only the
+     * adoption's own row (not one for its case, whose version it does not change). When a
+     * case transition changes whether the case is published, each evaluation and adoption of
+     * the case whose visibility changes with it gets an "updated" row (its version unchanged)
+     * in the same transaction, so that feed readers learn that they appeared or vanished.
+     *
+     * Visibility per type (auth/policy.c): case: public when published; orgs = lead and
+     * partners. evaluation: public when it and its case are published; orgs = the case's lead,
+     * plus the case's partners when the evaluation is published. adoption: public when its
+     * case is published; orgs = the case's lead and partners. Before a create nothing sees it
+     * (public false, orgs empty); after a delete likewise.
+     *
+     * The seq of a change is strictly increasing in commit order: a reader that has seen seq
+     * N will never later see a new change below N. */
+
+    /* Changes after q->after_seq, oldest first, at most q->limit: an array of {seq (integer),
+     * type, id, case_id, action, at (ISO 8601 UTC with milliseconds), version}. For a viewer
+     * who is not see_all, a change is listed when the object was visible to the viewer before
+     * or after it; its action is "deleted" for a delete, the recorded action when the object
+     * is visible after the change, and "removed" when it was visible before but not after
+     * (e.g. a published case moved to archived, or a partner taken off the case).
+     * *next_seq is where the next read continues: the seq of the last change listed when the
+     * array is full (limit items), else the highest seq committed when the read was made
+     * (so hidden changes are skipped for good), and never below q->after_seq. One snapshot. */
+    int (*change_list)(struct coi_storage *s, json_t **out, int64_t *next_seq,
+                       const struct coi_change_query *q);
+
+    /* The cases of `organisation_code` with these external ids, in one round trip: an object
+     * mapping each external id found to its case record (as case_get returns it). */
+    int (*case_get_by_external_ids)(struct coi_storage *s, json_t **out,
+                                    const char *organisation_code, const char *const *external_ids,
+                                    size_t n);
+    /* Performs each of the n writes as case_create / case_update would, with the same checks,
+     * history and change rows, each write atomic on its own: a write that fails leaves
+     * nothing of itself and does not stop the others (its rc, field and message are set).
+     * Returns COI_OK when the batch ran (look at each op's rc), or a negative code when none
+     * of it was kept (e.g. COI_EUNAVAILABLE; every op's out is then NULL). */
+    int (*case_write_batch)(struct coi_storage *s, struct coi_case_write *ops, size_t n,
+                            const struct coi_actor *actor);
+
+    /* Appends one audit log entry (its own transaction). */
+    int (*audit_append)(struct coi_storage *s, const struct coi_audit_entry *e);
+    /* Audit entries newest first: an array of {seq (integer), at, request_id, actor {sub?,
+     * role?, party?, org?} (keys with NULL values left out), method, path, status, outcome,
+     * object_type (string or null), object_id (string or null), detail (string or null)}. */
+    int (*audit_list)(struct coi_storage *s, json_t **out, const struct coi_audit_query *q);
+
+    /* Idempotency keys. claim: atomically, forgets the record of (sub, key) when it is older
+     * than ttl_seconds, or still in progress after stale_seconds; then inserts a new
+     * in-progress record with request_hash and returns COI_OK (the caller runs the request),
+     * or, when a record exists, returns COI_EEXISTS with *out = {request_hash, status (integer,
+     * 0 while in progress), headers (object or null), body (string or null)}.
+     * complete: stores the response of the claimed record. release: deletes the record (the
+     * request's outcome is not to be replayed, e.g. a 5xx). Expired records are purged from
+     * time to time by claim. */
+    int (*idempotency_claim)(struct coi_storage *s, json_t **out, const char *sub,
+                             const char *key, const char *request_hash, int ttl_seconds,
+                             int stale_seconds);
+    int (*idempotency_complete)(struct coi_storage *s, const char *sub, const char *key,
+                                int status, const json_t *headers, const char *body);
+    int (*idempotency_release)(struct coi_storage *s, const char *sub, const char *key);
 };
 
 /* The content fields of a case: what a writer sends besides organisation_code, external_id

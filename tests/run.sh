@@ -5,6 +5,7 @@ set -u
 set -o pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
+BUILD=${BUILD:-build}
 
 started=$SECONDS
 work=$(mktemp -d) || exit 2
@@ -124,10 +125,10 @@ else
 fi
 
 # ---- (b) unit and storage conformance -------------------------------------------------------
-heading "Unit and storage conformance tests: build/unit-tests (sqlite, postgres)"
+heading "Unit and storage conformance tests: $BUILD/unit-tests (sqlite, postgres)"
 mkdir -p "$work/sqlite"
 COI_TEST_STORAGE_URLS="sqlite:$work/sqlite/unit-%d.db $pg_template" \
-    run_logged unit.log 120 build/unit-tests
+    run_logged unit.log 120 $BUILD/unit-tests
 # Per backend from the "ok NAME [backend]" / "FAIL NAME [backend]" lines; the closing
 # "unit: N passed, N failed" must be there and agree, or the run counts as one more failure.
 declare -A unit_ok=() unit_fail=()
@@ -150,27 +151,27 @@ complete=1
 for backend in plain sqlite postgres; do
     ok=${unit_ok[$backend]:-0} fail=${unit_fail[$backend]:-0}
     if [[ $complete -eq 1 && $((ok + fail)) -eq 0 ]]; then
-        echo "tests/run.sh: build/unit-tests ran no $backend test"
+        echo "tests/run.sh: $BUILD/unit-tests ran no $backend test"
         fail=1
     fi
     record unit "${backend/plain/no storage}" "$ok" "$fail"
 done
 if [[ $complete -eq 0 ]]; then
-    echo "tests/run.sh: build/unit-tests ended without its closing count (exit status $status)"
+    echo "tests/run.sh: $BUILD/unit-tests ended without its closing count (exit status $status)"
     record unit "exit status $status" 0 1
 elif [[ $status -ne 0 && $unit_failed -eq 0 ]]; then
-    echo "tests/run.sh: build/unit-tests exited with status $status (a sanitizer report?)"
+    echo "tests/run.sh: $BUILD/unit-tests exited with status $status (a sanitizer report?)"
     record unit "exit status $status" 0 1
 fi
 
 # ---- (c) HTTP, once per backend ---------------------------------------------------------------
 heading "HTTP tests [sqlite]: node --test tests/http/"
-COI_BIN=build/coi-test COI_TEST_BACKEND=sqlite \
+COI_BIN=$BUILD/coi-test COI_TEST_BACKEND=sqlite \
     run_logged http-sqlite.log 180 node --test --test-concurrency=1 tests/http/
 record_node http sqlite http-sqlite.log
 
 heading "HTTP tests [postgres]: node --test tests/http/"
-COI_BIN=build/coi-test COI_TEST_BACKEND=postgres COI_TEST_PG_HOST="$pgdir" \
+COI_BIN=$BUILD/coi-test COI_TEST_BACKEND=postgres COI_TEST_PG_HOST="$pgdir" \
     COI_TEST_PG_PORT="$pgport" \
     run_logged http-postgres.log 180 node --test --test-concurrency=1 tests/http/
 record_node http postgres http-postgres.log
