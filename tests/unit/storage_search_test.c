@@ -207,6 +207,39 @@ STORAGE_TEST(storage_search_relevance_puts_a_title_match_before_a_body_match)
     json_decref(body);
 }
 
+/* More cases share one rank than a page plus the PostgreSQL backend's look-ahead (200) holds:
+ * paging by relevance must still list each exactly once, the better ranked first and the ties
+ * by id, descending. */
+STORAGE_TEST(storage_search_relevance_pages_through_a_tie_larger_than_its_look_ahead)
+{
+    enum { TIED = 260 };
+    json_t *best = case_make(s, "0101", NULL, "published",
+                             "{\"title\": \"Hjemmepleje\", \"summary\": \"Hjemmepleje om natten\"}");
+    for (int i = 0; i < TIED; i++)
+        add(s, "0101", "published", "{\"title\": \"Ruter\", \"summary\": \"Hjemmepleje\"}");
+    add(s, "0101", "published", "{\"title\": \"Skolemad\"}");
+
+    struct coi_search search;
+    CHECK_INT(storage_search_parse(&search, "hjemmeplejen"), COI_OK);
+    int pages[] = {20, 7, 250};
+    for (size_t p = 0; p < sizeof pages / sizeof pages[0]; p++) {
+        json_t *rows = case_list_all(
+            s,
+            &(struct coi_case_query){.see_all = 1, .sort = COI_SORT_RELEVANCE, .search = &search},
+            pages[p]);
+        CHECK_INT(json_array_size(rows), TIED + 1);
+        CHECK_STR(field(json_array_get(rows, 0), "id"), field(best, "id"));
+        for (size_t i = 2; i < json_array_size(rows); i++)
+            if (strcmp(field(json_array_get(rows, i - 1), "id"),
+                       field(json_array_get(rows, i), "id")) <= 0)
+                test_fail(__FILE__, __LINE__, "page %d: tied case %zu is not below the one before",
+                          pages[p], i);
+        json_decref(rows);
+    }
+    storage_search_free(&search);
+    json_decref(best);
+}
+
 /* Checks that `snippet` marks at least one word and that every marked word, lowercased,
  * begins with one of the space-separated `stems`. */
 static void check_marks(const char *snippet, const char *stems)
