@@ -68,8 +68,13 @@ test: test-deps
 	@$(MAKE) --no-print-directory $(BUILD)/coi-test $(BUILD)/unit-tests node_modules/.package-lock.json
 	@BUILD=$(BUILD) tests/run.sh
 
+# `make bench BENCH_SECONDS=N`: bench/run.sh, N seconds per measurement (COI_DB_POOL_SIZE too).
+BENCH_SECONDS ?= 10
+
 bench:
-	@bench/run.sh
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/coi
+	@COI_BIN=$(BUILD)/coi BENCH_SECONDS=$(BENCH_SECONDS) bench/run.sh
 
 .PHONY: bench-search
 bench-search:

@@ -326,12 +326,85 @@ out:
     json_decref(doc);
 }
 
+json_t *case_put_document(json_t *errors, const json_t *body, const char *code, const char *ext)
+{
+    if (!json_is_object(body)) {
+        problem_add_error(errors, "", "the body must be a JSON object");
+        return NULL;
+    }
+    validate_fields(errors, body, CASE_WRITABLE, CASE_READ_ONLY);
+    json_t *keys = json_pack("{s:s, s:s}", "organisation_code", code, "external_id", ext), *value;
+    const char *key;
+    json_object_foreach(keys, key, value)
+    {
+        json_t *given = json_object_get(body, key);
+        if (given != NULL && !json_equal(given, value))
+            problem_add_error(errors, key, "must match the path (%s)", json_string_value(value));
+    }
+    json_t *doc = case_writable(body);
+    json_object_update(doc, keys);
+    json_decref(keys);
+    case_check(errors, doc);
+    return doc;
+}
+
+static void plan_refuse(struct case_put_plan *p, int status, const char *detail)
+{
+    p->result = CASE_PUT_ERROR;
+    p->status = status;
+    snprintf(p->detail, sizeof p->detail, "%s", detail);
+}
+
+int case_put_plan(struct api_ctx *c, struct case_put_plan *p, const json_t *doc,
+                  const json_t *current)
+{
+    memset(p, 0, sizeof *p);
+    p->errors = json_array();
+    if (current == NULL) {
+        json_t *blank = json_object(), *empty = case_writable(blank);
+        p->result = CASE_PUT_CREATE;
+        p->changed = case_changed_fields(empty, doc);
+        json_decref(blank);
+        json_decref(empty);
+        return COI_OK;
+    }
+    json_t *before = case_writable(current);
+    if (json_equal(before, doc)) {
+        json_decref(before);
+        p->result = CASE_PUT_UNCHANGED;
+        return COI_OK;
+    }
+    int rc = check_against_case(c, p->errors, current, doc);
+    if (rc != COI_OK) {
+        json_decref(before);
+        return rc;
+    }
+    if (json_array_size(p->errors) > 0)
+        plan_refuse(p, 422, "the case has errors");
+    else if (!policy_may_edit_case(&c->who, current))
+        plan_refuse(p, 403, "a partner edits its cases only while draft or changes_requested");
+    else {
+        p->changed = case_changed_fields(before, doc);
+        p->result = json_array_size(p->changed) > 0 ? CASE_PUT_UPDATE : CASE_PUT_UNCHANGED;
+    }
+    json_decref(before);
+    return COI_OK;
+}
+
+void case_put_plan_clear(struct case_put_plan *p)
+{
+    json_decref(p->errors);
+    json_decref(p->changed);
+    memset(p, 0, sizeof *p);
+}
+
 /* PUT /v1/organisations/{code}/cases/{external_id}: creates or replaces the case a partner
  * system knows by its own key. The same body twice changes nothing the second time. */
 void cases_put_external(struct api_ctx *c)
 {
     const char *code = api_path_param(c, "code"), *ext = api_path_param(c, "external_id");
-    json_t *errors = json_array(), *doc = NULL, *current = NULL, *record = NULL, *keys = NULL;
+    json_t *errors = json_array(), *doc = NULL, *current = NULL, *record = NULL;
+    struct case_put_plan plan = {0};
     int rc = COI_OK;
 
     if (c->who.role == ROLE_PARTNER && strcmp(code, c->who.org) != 0) {
@@ -339,24 +412,7 @@ void cases_put_external(struct api_ctx *c)
                      c->who.org);
         goto out;
     }
-    if (!json_is_object(c->body)) {
-        problem_add_error(errors, "", "the body must be a JSON object");
-        problem_send_errors(c, json_incref(errors), "the case has errors");
-        goto out;
-    }
-    validate_fields(errors, c->body, CASE_WRITABLE, CASE_READ_ONLY);
-    keys = json_pack("{s:s, s:s}", "organisation_code", code, "external_id", ext);
-    const char *key;
-    json_t *value;
-    json_object_foreach(keys, key, value)
-    {
-        json_t *given = json_object_get(c->body, key);
-        if (given != NULL && !json_equal(given, value))
-            problem_add_error(errors, key, "must match the path (%s)", json_string_value(value));
-    }
-    doc = case_writable(c->body);
-    json_object_update(doc, keys);
-    case_check(errors, doc);
+    doc = case_put_document(errors, c->body, code, ext);
     if (json_array_size(errors) > 0) {
         problem_send_errors(c, json_incref(errors), "the case has errors");
         goto out;
@@ -364,15 +420,40 @@ void cases_put_external(struct api_ctx *c)
     for (int attempt = 0; attempt < 3; attempt++) {
         json_decref(current);
         current = NULL;
+        case_put_plan_clear(&plan);
         rc = c->storage->case_get_by_external_id(c->storage, &current, code, ext);
-        if (rc == COI_ENOTFOUND) {
-            json_t *blank = json_object(), *empty = case_writable(blank);
-            json_t *changed = case_changed_fields(empty, doc);
-            struct coi_actor actor = case_actor(c);
-            rc = c->storage->case_create(c->storage, &record, doc, &actor, changed);
-            json_decref(blank);
-            json_decref(empty);
-            json_decref(changed);
+        if (rc == COI_ENOTFOUND)
+            rc = COI_OK;
+        if (rc != COI_OK)
+            break;
+        if (current != NULL && api_header(c, "If-None-Match") != NULL) {
+            /* A create-only request (If-None-Match: *) and the case exists: nothing is written.
+             * If-Match alone is checked only when the body changes something, so that a
+             * retried PUT of the same body succeeds. */
+            int holds = case_preconditions_hold(c, current);
+            if (holds < 0)
+                goto out;
+            if (!holds) {
+                rc = COI_ECONFLICT;
+                break;
+            }
+        }
+        if ((rc = case_put_plan(c, &plan, doc, current)) != COI_OK)
+            break;
+        if (plan.result == CASE_PUT_ERROR) {
+            if (plan.status == 422)
+                problem_send_errors(c, json_incref(plan.errors), plan.detail);
+            else
+                problem_send(c, plan.status, "%s", plan.detail);
+            goto out;
+        }
+        if (plan.result == CASE_PUT_UNCHANGED) {
+            case_send(c, 200, current); /* nothing to change: no new version, no history */
+            break;
+        }
+        struct coi_actor actor = case_actor(c);
+        if (plan.result == CASE_PUT_CREATE) {
+            rc = c->storage->case_create(c->storage, &record, doc, &actor, plan.changed);
             if (rc == COI_EEXISTS &&
                 strcmp(coi_error_field() ? coi_error_field() : "", "external_id") == 0)
                 continue; /* created meanwhile by a concurrent PUT: replace it instead */
@@ -385,37 +466,6 @@ void cases_put_external(struct api_ctx *c)
             }
             break;
         }
-        if (rc != COI_OK)
-            break;
-        if (api_header(c, "If-None-Match") != NULL) {
-            /* A create-only request (If-None-Match: *) and the case exists: nothing is written.
-             * If-Match alone is checked only when the body changes something, so that a
-             * retried PUT of the same body succeeds. */
-            int holds = case_preconditions_hold(c, current);
-            if (holds < 0)
-                goto out;
-            if (!holds) {
-                rc = COI_ECONFLICT;
-                break;
-            }
-        }
-        json_t *before = case_writable(current);
-        int same = json_equal(before, doc);
-        json_decref(before);
-        if (same) {
-            case_send(c, 200, current);
-            break;
-        }
-        if ((rc = check_against_case(c, errors, current, doc)) != COI_OK)
-            break;
-        if (json_array_size(errors) > 0) {
-            problem_send_errors(c, json_incref(errors), "the case has errors");
-            goto out;
-        }
-        if (!policy_may_edit_case(&c->who, current)) {
-            problem_send(c, 403, "a partner edits its cases only while draft or changes_requested");
-            goto out;
-        }
         int holds = case_preconditions_hold(c, current);
         if (holds < 0)
             goto out;
@@ -423,16 +473,20 @@ void cases_put_external(struct api_ctx *c)
             rc = COI_ECONFLICT;
             break;
         }
-        rc = write_update(c, current, doc, 200);
+        rc = c->storage->case_update(
+            c->storage, &record, json_string_value(json_object_get(current, "id")), doc,
+            json_integer_value(json_object_get(current, "version")), &actor, plan.changed);
+        if (rc == COI_OK)
+            case_send(c, 200, record);
         if (rc != COI_ECONFLICT || api_header(c, "If-Match") != NULL)
             break;
     }
     if (rc != COI_OK)
         problem_from_error(c, rc);
 out:
+    case_put_plan_clear(&plan);
     json_decref(errors);
     json_decref(doc);
     json_decref(current);
     json_decref(record);
-    json_decref(keys);
 }

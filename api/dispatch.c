@@ -1,4 +1,5 @@
-/* The request pipeline every route runs: request id, body guard, parameters, handler, log. */
+/* The request pipeline every route runs: request id, body guard, parameters, identity, policy,
+ * body, Idempotency-Key, handler, audit entry, access log. */
 #include "api/dispatch.h"
 
 #include <stdio.h>
@@ -7,6 +8,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "api/audit.h"
+#include "api/idempotency.h"
 #include "api/log.h"
 #include "api/problem.h"
 #include "auth/policy.h"
@@ -180,6 +183,7 @@ static int finish(struct api_ctx *c, const struct timespec *start)
 {
     if (c->status == 0)
         problem_send(c, 500, "the handler sent no response");
+    audit_log_record(c);
     api_log_access(c->request_id, c->req->http_verb, c->req->url_path, c->status,
                    elapsed_ms(start), &c->who);
     api_ctx_clear(c);
@@ -227,8 +231,12 @@ int api_dispatch(const struct _u_request *req, struct _u_response *res, void *us
         return finish(&c, &start);
     if ((c.route->body == BODY_JSON || c.route->body == BODY_MERGE_PATCH) && read_body(&c) != 0)
         return finish(&c, &start);
+    const char *idempotency_key = NULL;
+    if (idempotency_begin(&c, &idempotency_key) != 0)
+        return finish(&c, &start);
     coi_error_clear();
     c.route->handler(&c);
+    idempotency_end(&c, idempotency_key);
     return finish(&c, &start);
 }
 

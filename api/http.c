@@ -196,18 +196,24 @@ void problem_send_json(struct api_ctx *c, int status, json_t *body)
 
 void api_set_next_link(struct api_ctx *c, const char *cursor)
 {
+    api_set_next_link_as(c, "cursor", cursor);
+}
+
+void api_set_next_link_as(struct api_ctx *c, const char *param, const char *cursor)
+{
     char link[8192] = "<"; /* the query (q up to 500 bytes, encoded) and a cursor fit */
     strncat(link, c->req->url_path, sizeof link - strlen(link) - 1);
     strncat(link, "?", sizeof link - strlen(link) - 1);
     for (size_t i = 0; i < c->query_count; i++) {
-        if (strcmp(c->query[i].name, "cursor") == 0)
+        if (strcmp(c->query[i].name, param) == 0)
             continue;
         api_percent_encode(link, sizeof link, c->query[i].name);
         strncat(link, "=", sizeof link - strlen(link) - 1);
         api_percent_encode(link, sizeof link, c->query[i].value);
         strncat(link, "&", sizeof link - strlen(link) - 1);
     }
-    strncat(link, "cursor=", sizeof link - strlen(link) - 1);
+    api_percent_encode(link, sizeof link, param);
+    strncat(link, "=", sizeof link - strlen(link) - 1);
     api_percent_encode(link, sizeof link, cursor);
     strncat(link, ">; rel=\"next\"", sizeof link - strlen(link) - 1);
     api_set_header(c, "Link", link);

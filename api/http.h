@@ -71,6 +71,9 @@ void api_percent_encode(char *buf, size_t buf_len, const char *s);
 /* Sets `Link: <this path?same query with cursor=...>; rel="next"`. */
 void api_set_next_link(struct api_ctx *c, const char *cursor);
 
+/* The same with the cursor in query parameter `param` (replacing any given). */
+void api_set_next_link_as(struct api_ctx *c, const char *param, const char *cursor);
+
 /* Sends a page {items (stolen), next_cursor (string or null)} and the Link header. */
 void api_send_page(struct api_ctx *c, json_t *items, const char *next_cursor);
 

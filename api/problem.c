@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "api/http.h"
 #include "api/log.h"
@@ -25,6 +26,7 @@ static const struct problem_kind kinds[] = {
     {413, "payload-too-large", "Payload too large"},
     {415, "unsupported-media-type", "Unsupported media type"},
     {422, "validation", "Validation failed"},
+    {422, "idempotency-key-reused", "Idempotency key reused"},
     {503, "unavailable", "Service unavailable"},
     {500, "internal", "Internal server error"},
 };
@@ -37,10 +39,9 @@ static const struct problem_kind *kind_for(int status)
     return &kinds[sizeof kinds / sizeof kinds[0] - 1];
 }
 
-json_t *problem_body(int status, const char *detail, const char *instance,
-                     const char *request_id)
+static json_t *kind_body(const struct problem_kind *k, int status, const char *detail,
+                         const char *instance, const char *request_id)
 {
-    const struct problem_kind *k = kind_for(status);
     char type[96];
     snprintf(type, sizeof type, "urn:problem:coi:%s", k->slug);
     json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", k->title, "status",
@@ -50,6 +51,12 @@ json_t *problem_body(int status, const char *detail, const char *instance,
     if (p != NULL && request_id != NULL)
         json_object_set_new(p, "request_id", json_string(request_id));
     return p;
+}
+
+json_t *problem_body(int status, const char *detail, const char *instance,
+                     const char *request_id)
+{
+    return kind_body(kind_for(status), status, detail, instance, request_id);
 }
 
 static json_t *context_problem(struct api_ctx *c, int status, const char *detail)
@@ -67,6 +74,21 @@ void problem_send(struct api_ctx *c, int status, const char *fmt, ...)
     if (status == 503)
         api_set_header(c, "Retry-After", "1");
     problem_send_json(c, status, context_problem(c, status, detail));
+}
+
+void problem_send_kind(struct api_ctx *c, const char *slug, const char *fmt, ...)
+{
+    const struct problem_kind *k = &kinds[sizeof kinds / sizeof kinds[0] - 1];
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kinds[i].slug, slug) == 0)
+            k = &kinds[i];
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    problem_send_json(c, k->status,
+                      kind_body(k, k->status, detail, c->req->url_path, c->request_id));
 }
 
 void problem_send_errors(struct api_ctx *c, json_t *errors, const char *detail)

@@ -15,6 +15,11 @@ json_t *problem_body(int status, const char *detail, const char *instance,
 void problem_send(struct api_ctx *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Sends the problem registered under `slug` (e.g. "idempotency-key-reused"), with its own
+ * status and title, and a printf-style detail. An unknown slug sends a 500. */
+void problem_send_kind(struct api_ctx *c, const char *slug, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Sends 422 with `errors` (stolen: an array of {field, message}) and `detail`. */
 void problem_send_errors(struct api_ctx *c, json_t *errors, const char *detail);
 

@@ -25,6 +25,8 @@ const struct route routes[] = {
     {"PATCH", "/v1/cases/{id}", cases_patch, BODY_MERGE_PATCH, "Edit a case (JSON Merge Patch)", 0},
     {"PUT", "/v1/organisations/{code}/cases/{external_id}", cases_put_external, BODY_JSON,
      "Create or replace a case by the partner system's own key", 0},
+    {"POST", "/v1/organisations/{code}/cases:batch", cases_batch, BODY_BATCH,
+     "Create or replace many cases by the partner system's own keys", 0},
     {"POST", "/v1/cases/{id}/transitions", case_transitions_create, BODY_JSON,
      "Move a case through the review workflow", 0},
     {"GET", "/v1/cases/{id}/history", case_history_list, BODY_NONE,
@@ -51,6 +53,10 @@ const struct route routes[] = {
      "Move an evaluation through the review workflow", 0},
     {"GET", "/v1/evaluations/{id}/history", evaluation_history_list, BODY_NONE,
      "Every change of an evaluation, newest first", 1},
+    {"GET", "/v1/changes", changes_list, BODY_NONE,
+     "What changed since a cursor: cases, evaluations and adoptions, oldest first", 1},
+    {"GET", "/v1/audit", audit_log_list, BODY_NONE,
+     "The audit log of write requests, newest first", 1},
 };
 const size_t route_count = sizeof routes / sizeof routes[0];
 

@@ -63,6 +63,7 @@ void cases_create(struct api_ctx *c);
 void cases_get(struct api_ctx *c);
 void cases_patch(struct api_ctx *c);
 void cases_put_external(struct api_ctx *c);
+void cases_batch(struct api_ctx *c);
 void case_transitions_create(struct api_ctx *c);
 void case_history_list(struct api_ctx *c);
 void adoptions_list(struct api_ctx *c);
@@ -78,5 +79,7 @@ void case_evaluations_list(struct api_ctx *c);
 void case_evaluations_create(struct api_ctx *c);
 void evaluation_transitions_create(struct api_ctx *c);
 void evaluation_history_list(struct api_ctx *c);
+void changes_list(struct api_ctx *c);
+void audit_log_list(struct api_ctx *c);
 
 #endif

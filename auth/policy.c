@@ -44,6 +44,7 @@ const struct policy_rule policy_rules[] = {
     {"GET", "/v1/cases/{id}", EVERYONE},
     {"PATCH", "/v1/cases/{id}", ADMIN | EDITOR | PARTNER},
     {"PUT", "/v1/organisations/{code}/cases/{external_id}", ADMIN | EDITOR | PARTNER},
+    {"POST", "/v1/organisations/{code}/cases:batch", ADMIN | EDITOR | PARTNER},
     {"POST", "/v1/cases/{id}/transitions", ADMIN | EDITOR | PARTNER},
     {"GET", "/v1/cases/{id}/history", ADMIN | EDITOR | STEERING | PARTNER},
     {"GET", "/v1/cases/{id}/adoptions", EVERYONE},
@@ -60,6 +61,11 @@ const struct policy_rule policy_rules[] = {
     {"POST", "/v1/cases/{id}/evaluations", ADMIN | EDITOR | PARTNER},
     {"POST", "/v1/evaluations/{id}/transitions", ADMIN | EDITOR | PARTNER},
     {"GET", "/v1/evaluations/{id}/history", ADMIN | EDITOR | STEERING | PARTNER},
+    /* The change feed: everyone; storage shows each caller only what it may see. */
+    {"GET", "/v1/changes", EVERYONE},
+    /* The audit log names callers and what they tried: for the centre's administrators and the
+     * steering group that oversees it. */
+    {"GET", "/v1/audit", ADMIN | STEERING},
 };
 const unsigned policy_rule_count = sizeof policy_rules / sizeof policy_rules[0];
 

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Loads the generated benchmark cases (bench/gen_cases.sql) into a migrated, empty database:
 # the prepare part, then one `cases` worker per core at once, then the finish part. ANALYZE
-# (or VACUUM ANALYZE) afterwards.
-# usage: bench/gen_cases.sh DATABASE_URL [CASES [WORKERS]]
+# (or VACUUM ANALYZE) afterwards. CASES may be given as published=N: as many cases as it takes
+# for exactly N of them to be published.
+# usage: bench/gen_cases.sh DATABASE_URL [CASES|published=N [WORKERS]]
 set -euo pipefail
 
 if [[ $# -lt 1 || $# -gt 3 ]]; then
-    echo "usage: $0 DATABASE_URL [CASES [WORKERS]]" >&2
+    echo "usage: $0 DATABASE_URL [CASES|published=N [WORKERS]]" >&2
     exit 2
 fi
 url=$1
-cases=${2:-100000}
+count=(-v "cases=${2:-100000}")
+if [[ ${2:-} == published=* ]]; then
+    count=(-v "$2")
+fi
 workers=${3:-$(nproc)}
 ((workers > 8)) && workers=8
 ((workers < 1)) && workers=1
 sql="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/gen_cases.sql"
 
 part() {
-    psql -X -q -v ON_ERROR_STOP=1 -v cases="$cases" -d "$url" -f "$sql" "$@"
+    psql -X -q -v ON_ERROR_STOP=1 "${count[@]}" -d "$url" -f "$sql" "$@"
 }
 
 part -v part=prepare

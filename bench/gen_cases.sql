@@ -21,9 +21,20 @@
 --            search vector the schema generates costs about 0.1 ms of CPU per case;
 --   finish   partners, adoptions, evaluations, the dropped indexes rebuilt from their own
 --            definitions, schema bench_gen dropped.
--- -v cases=N sets the number of cases (default 100000; the same N for every part). ANALYZE
+-- -v cases=N sets the number of cases (default 100000; the same N for every part); or
+-- -v published=N: as many cases as it takes for exactly N of them to be published. ANALYZE
 -- afterwards.
 \set ON_ERROR_STOP on
+\if :{?published}
+-- The smallest count whose cases hold N published ones, by the status rule of bench_gen.g
+-- below (published when h('status', n) % 1000 < 840).
+SELECT min(n) AS cases
+FROM (SELECT n, count(*) FILTER (WHERE (hashtextextended('status', n) & 4294967295) % 1000 < 840)
+                    OVER (ORDER BY n) AS published
+      FROM generate_series(1, 2 * :published + 1000) n) s
+WHERE published = :published
+\gset
+\endif
 \if :{?cases}
 \else
 \set cases 100000
@@ -246,6 +257,7 @@ WITH base AS (
     SELECT b.*,
            CASE WHEN b.lh % 100 < 12 THEN 98 + (b.lh / 100) % 5 -- a region
                 ELSE floor(98 * power(((b.lh / 100) % 100000) / 100000.0::float8, 1.3))::int END AS li,
+           -- (-v published=N counts cases by this rule: keep the two in step)
            CASE WHEN s < 840 THEN 'published' WHEN s < 920 THEN 'draft'
                 WHEN s < 940 THEN 'submitted' WHEN s < 955 THEN 'in_review'
                 WHEN s < 970 THEN 'changes_requested' ELSE 'archived' END AS status

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages of deps/debian-packages.txt that are missing: `build` or `test`.
+# Installs the Debian packages of deps/debian-packages.txt that are missing: `build`, `test`, or
+# `bench` (the build, the tests and the benchmark).
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 build|test" >&2
+    echo "usage: $0 build|test|bench" >&2
     exit 2
 }
 
@@ -11,18 +12,20 @@ usage() {
 case "$1" in
 build) wanted_sections=" build " ;;
 test) wanted_sections=" build tests " ;;
+bench) wanted_sections=" build tests bench " ;;
 *) usage ;;
 esac
 
 list="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/deps/debian-packages.txt"
 
-# The list: a comment line `# build` or `# tests` opens a section; other comments are notes.
+# The list: a comment line `# build`, `# tests` or `# bench` opens a section; other comments
+# are notes.
 packages=()
 section=""
 while IFS= read -r line || [[ -n $line ]]; do
     line="${line%%$'\r'}"
     case "$line" in
-    "# build" | "# tests") section="${line#\# }" ;;
+    "# build" | "# tests" | "# bench") section="${line#\# }" ;;
     "#"* | "") ;;
     *)
         if [[ -n $section && $wanted_sections == *" $section "* ]]; then

@@ -27,7 +27,11 @@ int storage_register(const struct coi_storage *s)
         s->evaluation_create == NULL || s->evaluation_get == NULL ||
         s->evaluation_list == NULL || s->evaluation_update == NULL ||
         s->evaluation_transition == NULL || s->evaluation_history == NULL ||
-        s->evaluation_delete == NULL || s->evaluation_summaries == NULL)
+        s->evaluation_delete == NULL || s->evaluation_summaries == NULL ||
+        s->change_list == NULL || s->change_head == NULL || s->case_get_by_external_ids == NULL ||
+        s->case_write_batch == NULL || s->audit_append == NULL || s->audit_list == NULL ||
+        s->idempotency_claim == NULL || s->idempotency_complete == NULL ||
+        s->idempotency_release == NULL)
         return coi_error_set(COI_EINVALID, NULL, "storage backend lacks a required callback");
     return COI_OK;
 }

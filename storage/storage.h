@@ -20,7 +20,7 @@
  * They return COI_OK or a negative enum coi_error, with coi_error_set describing the failure;
  * COI_EUNAVAILABLE means "try again later" (the database is down or the pool is exhausted). */
 
-#define COI_STORAGE_VERSION 1
+#define COI_STORAGE_VERSION 2
 
 enum coi_migrate_mode {
     COI_MIGRATE_APPLY,  /* verify applied steps, then apply pending ones */
@@ -346,6 +346,9 @@ struct coi_storage {
      * (so hidden changes are skipped for good), and never below q->after_seq. One snapshot. */
     int (*change_list)(struct coi_storage *s, json_t **out, int64_t *next_seq,
                        const struct coi_change_query *q);
+    /* The highest seq committed now (0 when the feed is empty): where a reader that needs
+     * only what happens from now on starts. */
+    int (*change_head)(struct coi_storage *s, int64_t *out);
 
     /* The cases of `organisation_code` with these external ids, in one round trip: an object
      * mapping each external id found to its case record (as case_get returns it). */

@@ -50,7 +50,7 @@ static const char UPDATE_SQL[] =
     " version = version + 1, updated_at = date_trunc('milliseconds', now())"
     " WHERE a.id = $1::text RETURNING " ADOPTION_RECORD;
 
-static const char DELETE_SQL[] = "DELETE FROM adoptions WHERE id = $1::text";
+static const char DELETE_SQL[] = "DELETE FROM adoptions WHERE id = $1::text RETURNING version";
 
 /* The fields an adoption write takes, borrowed from the input object. */
 struct adoption_fields {
@@ -150,13 +150,15 @@ static int adoption_lock(PGconn *conn, const char *id, int64_t expected_version,
     return rc;
 }
 
-/* Ends a write: on success recomputes the case's counts and commits; otherwise rolls back
- * and drops *out (when not NULL). Gives the connection back; returns the final code. */
+/* Ends a write of adoption `id` (`action` as the change feed has it; `version` after the
+ * write, or for a delete the last): on success recomputes the case's counts and commits with
+ * the change row (pg_commit_adoption_change); otherwise rolls back and drops *out (when not
+ * NULL). Gives the connection back; returns the final code. */
 static int adoption_write_end(struct pg_storage *pg, PGconn *conn, const char *case_id, int rc,
-                              json_t **out)
+                              json_t **out, const char *id, const char *action, const char *version)
 {
-    if (rc == COI_OK && conn != NULL && (rc = pg_case_recompute(conn, case_id, NULL)) == COI_OK)
-        rc = pg_exec(conn, "COMMIT");
+    if (rc == COI_OK && conn != NULL)
+        rc = pg_commit_adoption_change(conn, id, case_id, action, version);
     if (rc != COI_OK && out != NULL) {
         json_decref(*out);
         *out = NULL;
@@ -168,12 +170,20 @@ static int adoption_write_end(struct pg_storage *pg, PGconn *conn, const char *c
     return rc;
 }
 
+/* The "version" of a record, as text into buf ("" when there is none). */
+static const char *version_text(const json_t *record, char buf[24])
+{
+    const json_t *v = json_object_get(record, "version");
+    snprintf(buf, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return json_is_integer(v) ? buf : "";
+}
+
 int pg_adoption_create(struct coi_storage *s, json_t **out, const char *case_id, const json_t *a)
 {
     struct pg_storage *pg = (struct pg_storage *)s;
     struct adoption_fields f;
     const char *params[6];
-    char id[37];
+    char id[37], version[24];
     PGconn *conn = NULL;
     PGresult *res = NULL;
     int rc;
@@ -204,7 +214,8 @@ int pg_adoption_create(struct coi_storage *s, json_t **out, const char *case_id,
         rc = pg_json_value(out, res, 0, 0);
 out:
     PQclear(res);
-    return adoption_write_end(pg, conn, case_id, rc, out);
+    return adoption_write_end(pg, conn, case_id, rc, out, id, "created",
+                              version_text(*out, version));
 }
 
 /* Replaces status, started_on and notes (absent: null). organisation_code in `a` is ignored:
@@ -215,7 +226,7 @@ int pg_adoption_update(struct coi_storage *s, json_t **out, const char *id, cons
     struct pg_storage *pg = (struct pg_storage *)s;
     struct adoption_fields f;
     const char *params[4];
-    char case_id[64] = "";
+    char case_id[64] = "", version[24];
     PGconn *conn = NULL;
     PGresult *res = NULL;
     int rc;
@@ -235,24 +246,26 @@ int pg_adoption_update(struct coi_storage *s, json_t **out, const char *id, cons
     rc = pg_json_value(out, res, 0, 0); /* the row is locked: the update found it */
 out:
     PQclear(res);
-    return adoption_write_end(pg, conn, case_id, rc, out);
+    return adoption_write_end(pg, conn, case_id, rc, out, id, "updated",
+                              version_text(*out, version));
 }
 
 int pg_adoption_delete(struct coi_storage *s, const char *id, int64_t expected_version)
 {
     struct pg_storage *pg = (struct pg_storage *)s;
     const char *params[1] = {id};
-    char case_id[64] = "";
+    char case_id[64] = "", version[24] = "";
     PGconn *conn = NULL;
     PGresult *res = NULL;
     int rc;
 
     if ((rc = pg_acquire(pg, &conn)) != COI_OK)
         return rc;
-    if ((rc = adoption_lock(conn, id, expected_version, case_id)) == COI_OK)
-        rc = pg_query(&res, conn, DELETE_SQL, 1, params);
+    if ((rc = adoption_lock(conn, id, expected_version, case_id)) == COI_OK &&
+        (rc = pg_query(&res, conn, DELETE_SQL, 1, params)) == COI_OK)
+        snprintf(version, sizeof version, "%s", PQgetvalue(res, 0, 0)); /* locked: it was there */
     PQclear(res);
-    return adoption_write_end(pg, conn, case_id, rc, NULL);
+    return adoption_write_end(pg, conn, case_id, rc, NULL, id, "deleted", version);
 }
 
 int pg_adoption_get(struct coi_storage *s, json_t **out, const char *id)

@@ -1,5 +1,5 @@
-/* PostgreSQL backend: cases (get, history, create, update, transition) and derived data; the
- * list, count and facets are in case_search.c. */
+/* PostgreSQL backend: cases (get, history, transition) and derived data; create and update
+ * are in case_writes.c, the list, count and facets in case_search.c. */
 #include "storage/postgres/pg_internal.h"
 
 #include <inttypes.h>
@@ -10,30 +10,19 @@
 /* The case record (pg_internal.h) as JSON text. */
 #define CASE_RECORD PG_CASE_OBJECT "::text"
 
-/* The lead and partner organisations of the case row `c`. */
-#define CASE_ORGS                                                                                  \
-    "(o.code = c.organisation_code OR o.code IN (SELECT p.organisation_code FROM case_partners p"  \
-    " WHERE p.case_id = c.id))"
-
-/* Adoptions that count: every status but discontinued. */
-#define LIVE_ADOPTIONS "adoptions a WHERE a.case_id = c.id AND a.status <> 'discontinued'"
-
-/* Derived columns, recomputed from the current rows. Sorting with COLLATE "C" orders by bytes
- * whatever the database's collation, as SQLite does. */
-#define RECOMPUTE_SQL                                                                              \
-    "UPDATE cases c SET government_levels = ARRAY(SELECT l FROM (SELECT CASE o.kind"               \
-    " WHEN 'municipality' THEN 'municipal' WHEN 'region' THEN 'regional'"                          \
-    " WHEN 'state' THEN 'state' END AS l FROM organisations o WHERE " CASE_ORGS ") k"              \
-    " WHERE l IS NOT NULL GROUP BY l ORDER BY l COLLATE \"C\"),"                                   \
-    " adoption_count = (SELECT count(*) FROM " LIVE_ADOPTIONS "),"                                 \
-    " regions_reached = ARRAY(SELECT r FROM (SELECT CASE WHEN o.kind = 'region' THEN o.code"       \
-    " ELSE o.region_code END AS r FROM organisations o WHERE " CASE_ORGS                           \
-    " OR o.code IN (SELECT a.organisation_code FROM " LIVE_ADOPTIONS ")) k"                        \
-    " WHERE r IS NOT NULL GROUP BY r ORDER BY r COLLATE \"C\")"                                    \
-    " WHERE c.id = $1::text"
-
-static const char RECOMPUTE_ONLY_SQL[] = RECOMPUTE_SQL " RETURNING c.id";
-static const char RECOMPUTE_RECORD_SQL[] = RECOMPUTE_SQL " RETURNING " CASE_RECORD;
+/* Recomputes the derived columns of case $1 from its lead, partners and adoptions, inside a
+ * write that locked the case (an adoption's: pg_commit_adoption_change). No row: no case. */
+/* clang-format off */
+const char pg_case_recompute_sql[] =
+    "UPDATE cases c SET government_levels = d.government_levels,"
+    " adoption_count = d.adoption_count, regions_reached = d.regions_reached"
+    " FROM (" PG_DERIVED("SELECT k.id AS key, x.code, false AS adopter"
+                         " FROM cases k, unnest(" PG_CASE_ORGS("k") ") AS x(code)"
+                         " WHERE k.id = $1::text UNION ALL SELECT a.case_id, a.organisation_code,"
+                         " true FROM adoptions a WHERE a.case_id = $1::text"
+                         " AND " PG_ADOPTION_LIVE) ") d"
+    " WHERE c.id = $1::text AND d.key = c.id RETURNING c.id";
+/* clang-format on */
 
 static const char GET_SQL[] = "SELECT " CASE_RECORD " FROM cases c WHERE c.id = $1::text";
 
@@ -41,31 +30,19 @@ static const char GET_BY_EXTERNAL_ID_SQL[] =
     "SELECT " CASE_RECORD " FROM cases c"
     " WHERE c.organisation_code = $1::text AND c.external_id = $2::text";
 
+/* One object mapping each external id ($2, a text[]) of organisation $1 found to its record. */
+/* clang-format off */
+static const char GET_BY_EXTERNAL_IDS_SQL[] =
+    "SELECT COALESCE(jsonb_object_agg(c.external_id, " PG_CASE_OBJECT "), '{}'::jsonb)::text"
+    " FROM cases c WHERE c.organisation_code = $1::text AND c.external_id = ANY ($2::text[])";
+/* clang-format on */
+
 /* No row: the case is absent; one row with a NULL entry: it has no entries in range. */
 static const char HISTORY_SQL[] =
     "SELECT h.entry FROM cases c LEFT JOIN LATERAL (SELECT h.version, " PG_HISTORY_ENTRY " AS entry"
     " FROM case_history h WHERE h.case_id = c.id AND ($2::bigint <= 0 OR h.version < $2::bigint)"
     " ORDER BY h.version DESC LIMIT $3::bigint) h ON true"
     " WHERE c.id = $1::text ORDER BY h.version DESC";
-
-int pg_case_recompute(PGconn *conn, const char *case_id, json_t **out)
-{
-    const char *params[1] = {case_id};
-    PGresult *res = NULL;
-    int rc;
-
-    if (out != NULL)
-        *out = NULL;
-    rc = pg_query(&res, conn, out != NULL ? RECOMPUTE_RECORD_SQL : RECOMPUTE_ONLY_SQL, 1, params);
-    if (rc != COI_OK)
-        return rc;
-    if (PQntuples(res) == 0)
-        rc = coi_error_set(COI_ENOTFOUND, NULL, "no case with id %s", case_id);
-    else if (out != NULL)
-        rc = pg_json_value(out, res, 0, 0);
-    PQclear(res);
-    return rc;
-}
 
 /* Runs a read of one record (JSON text in column 0) on a pooled connection: *out is the first
  * row's, or COI_ENOTFOUND with `missing` as detail when there is none. */
@@ -129,43 +106,8 @@ out:
     return rc;
 }
 
-/* Columns a history entry is written with, shared by the three writes. */
-#define HISTORY_INSERT "INSERT INTO case_history (case_id, version, actor, action, from_status,"
-
-/* The references a write names: the lead ($1), the partners ($2, a JSON array, read in
- * order) and inspired_by_case_id ($3, NULL when not a string). One row: whether the lead
- * exists, the first partner that does not (NULL: none), whether the inspiring case exists. */
-static const char CHECK_REFS_SQL[] =
-    "SELECT EXISTS (SELECT 1 FROM organisations WHERE code = $1::text),"
-    " (SELECT e.code FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS e(code, pos)"
-    " WHERE NOT EXISTS (SELECT 1 FROM organisations o WHERE o.code = e.code)"
-    " ORDER BY e.pos LIMIT 1),"
-    " $3::text IS NULL OR EXISTS (SELECT 1 FROM cases WHERE id = $3::text)";
-
 /* Locks the case row so that concurrent writers of the case (and of its adoptions) queue. */
 static const char LOCK_SQL[] = "SELECT version, status FROM cases WHERE id = $1::text FOR UPDATE";
-
-/* $1 id, $2 lead, $3 external_id, $4 doc, $5 actor, $6 changed_fields. */
-static const char CREATE_SQL[] =
-    "WITH c AS (INSERT INTO cases (id, organisation_code, external_id, doc)"
-    " VALUES ($1::text, $2::text, $3::text, $4::jsonb) RETURNING id) " HISTORY_INSERT
-    " to_status, changed_fields) SELECT c.id, 1, $5::jsonb, 'created', NULL, 'draft', $6::jsonb"
-    " FROM c";
-
-/* Same parameters; the partners are written afresh by PARTNERS_SQL afterwards. */
-static const char UPDATE_SQL[] =
-    "WITH u AS (UPDATE cases SET organisation_code = $2::text, external_id = $3::text,"
-    " doc = $4::jsonb, version = version + 1, updated_at = date_trunc('milliseconds', now())"
-    " WHERE id = $1::text RETURNING id, version, status),"
-    " d AS (DELETE FROM case_partners WHERE case_id = $1::text) " HISTORY_INSERT
-    " to_status, changed_fields) SELECT u.id, u.version, $5::jsonb, 'updated', u.status,"
-    " u.status, $6::jsonb FROM u";
-
-/* $1 id, $2 the partners as a JSON array; position is the index in it, from 1. */
-static const char PARTNERS_SQL[] =
-    "INSERT INTO case_partners (case_id, organisation_code, position)"
-    " SELECT $1::text, e.code, e.pos::integer"
-    " FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS e(code, pos)";
 
 /* $1 id, $2 new status, $3 old status, $4 actor, $5 note. What a transition changes is the
  * status. */
@@ -173,28 +115,10 @@ static const char TRANSITION_SQL[] =
     "WITH u AS (UPDATE cases SET status = $2::text, version = version + 1,"
     " updated_at = date_trunc('milliseconds', now()),"
     " published_at = CASE WHEN $2::text = 'published' THEN date_trunc('milliseconds', now())"
-    " ELSE published_at END WHERE id = $1::text RETURNING id, version) " HISTORY_INSERT
-    " to_status, note, changed_fields) SELECT u.id, u.version, $4::jsonb, 'transition',"
-    " $3::text, $2::text, $5::text, '[\"status\"]'::jsonb FROM u";
-
-/* What create and update take from `c`. Strings and `partners` are borrowed from `c`; the
- * texts are owned (case_input_free). */
-struct case_input {
-    const char *organisation_code, *external_id, *inspired_by;
-    const json_t *partners; /* array, NULL when absent */
-    char *doc;              /* the content fields present in `c`, as JSON text */
-    char *partners_text;    /* the partner codes, as a JSON array */
-    char *actor;            /* {sub, role, party?, org?} */
-    char *changed;          /* changed_fields as given, [] when NULL */
-};
-
-static void case_input_free(struct case_input *in)
-{
-    free(in->doc);
-    free(in->partners_text);
-    free(in->actor);
-    free(in->changed);
-}
+    " ELSE published_at END WHERE id = $1::text RETURNING id, version)"
+    " INSERT INTO case_history (case_id, version, actor, action, from_status, to_status, note,"
+    " changed_fields) SELECT u.id, u.version, $4::jsonb, 'transition', $3::text, $2::text,"
+    " $5::text, '[\"status\"]'::jsonb FROM u";
 
 static json_t *string_or_null(const char *s)
 {
@@ -224,107 +148,17 @@ int pg_actor_text(char **out, const struct coi_actor *actor)
     return COI_OK;
 }
 
-/* Checks the partners against the lead and each other: no partner is the lead, none is
- * listed twice, all are strings. COI_EINVALID, field "partner_organisation_codes". */
-static int partners_check(const struct case_input *in)
+int pg_case_exec(PGresult **out, PGconn *conn, const char *sql, int nparams,
+                 const char *const *params, const char *org, const char *ext)
 {
-    size_t i, j;
-    json_t *p;
-
-    json_array_foreach(in->partners, i, p)
-    {
-        const char *code = json_string_value(p);
-        if (code == NULL)
-            return coi_error_set(COI_EINVALID, "partner_organisation_codes",
-                                 "partner organisation codes must be strings");
-        if (strcmp(code, in->organisation_code) == 0)
-            return coi_error_set(COI_EINVALID, "partner_organisation_codes",
-                                 "the lead organisation %s cannot also be a partner", code);
-        for (j = 0; j < i; j++)
-            if (strcmp(code, json_string_value(json_array_get(in->partners, j))) == 0)
-                return coi_error_set(COI_EINVALID, "partner_organisation_codes",
-                                     "partner %s is listed twice", code);
-    }
-    return COI_OK;
-}
-
-/* Reads `c` (see struct case_input) and serialises what the statements take. */
-static int case_input_read(struct case_input *in, const json_t *c, const struct coi_actor *actor,
-                           const json_t *changed_fields)
-{
-    const json_t *external = json_object_get(c, "external_id");
-    json_t *doc = NULL;
-    int rc;
-
-    memset(in, 0, sizeof *in);
-    in->organisation_code = json_string_value(json_object_get(c, "organisation_code"));
-    in->external_id = json_string_value(external);
-    in->inspired_by = json_string_value(json_object_get(c, "inspired_by_case_id"));
-    in->partners = json_object_get(c, "partner_organisation_codes");
-    if (in->organisation_code == NULL)
-        return coi_error_set(COI_EINVALID, "organisation_code", "organisation_code is required");
-    if (external != NULL && !json_is_null(external) && in->external_id == NULL)
-        return coi_error_set(COI_EINVALID, "external_id", "external_id must be a string or null");
-    if (in->partners != NULL && !json_is_array(in->partners))
-        return coi_error_set(COI_EINVALID, "partner_organisation_codes",
-                             "partner_organisation_codes must be an array");
-    if ((rc = partners_check(in)) != COI_OK || (rc = pg_actor_text(&in->actor, actor)) != COI_OK)
-        return rc;
-    if ((doc = json_object()) == NULL)
-        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
-    for (const char *const *key = CASE_CONTENT; *key != NULL; key++) {
-        json_t *v = json_object_get(c, *key);
-        if (v != NULL && json_object_set(doc, *key, v) != 0) {
-            json_decref(doc);
-            return coi_error_set(COI_ENOMEM, NULL, "out of memory");
-        }
-    }
-    in->doc = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    in->partners_text =
-        in->partners != NULL ? json_dumps(in->partners, JSON_COMPACT) : strdup("[]");
-    in->changed = changed_fields != NULL
-                      ? json_dumps(changed_fields, JSON_COMPACT | JSON_ENCODE_ANY)
-                      : strdup("[]");
-    if (in->doc == NULL || in->partners_text == NULL || in->changed == NULL)
-        return coi_error_set(COI_ENOMEM, NULL, "out of memory");
-    return COI_OK;
-}
-
-/* Checks, inside the writing transaction, that what `in` refers to exists. */
-static int refs_check(PGconn *conn, const struct case_input *in)
-{
-    const char *params[3] = {in->organisation_code, in->partners_text, in->inspired_by};
-    PGresult *res = NULL;
-    int rc = pg_query(&res, conn, CHECK_REFS_SQL, 3, params);
-
-    if (rc != COI_OK)
-        return rc;
-    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-        rc = coi_error_set(COI_EINVALID, "organisation_code", "no organisation with code %s",
-                           in->organisation_code);
-    else if (!PQgetisnull(res, 0, 1))
-        rc = coi_error_set(COI_EINVALID, "partner_organisation_codes",
-                           "no organisation with code %s", PQgetvalue(res, 0, 1));
-    else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
-        rc = coi_error_set(COI_EINVALID, "inspired_by_case_id", "no case with id %s",
-                           in->inspired_by);
-    PQclear(res);
-    return rc;
-}
-
-/* Runs one write statement and discards its result; a refused write becomes an error naming
- * the field concerned (`in` may be NULL for a transition). */
-static int case_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
-                     const struct case_input *in)
-{
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *res = pg_exec_params(conn, sql, nparams, params);
     ExecStatusType st = PQresultStatus(res);
     const char *state, *constraint;
     int rc;
 
+    *out = NULL;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        PQclear(res);
+        *out = res;
         return COI_OK;
     }
     state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -336,11 +170,11 @@ static int case_exec(PGconn *conn, const char *sql, int nparams, const char *con
     if (PQstatus(conn) == CONNECTION_OK && state != NULL && strncmp(state, "22", 2) == 0)
         rc = coi_error_set(COI_EINVALID, NULL, "value not accepted: %s",
                            pg_error_message(conn, res));
-    else if ((rc = pg_error(conn, res)) == COI_EEXISTS && in != NULL &&
+    else if ((rc = pg_error(conn, res)) == COI_EEXISTS && org != NULL &&
              strstr(constraint, "external_id") != NULL)
         rc = coi_error_set(rc, "external_id",
-                           "organisation %s already has a case with external_id %s",
-                           in->organisation_code, in->external_id);
+                           "organisation %s already has a case with external_id %s", org,
+                           ext != NULL ? ext : "");
     else if (rc == COI_EINVALID && strstr(constraint, "case_partners") != NULL)
         rc = coi_error_set(rc, "partner_organisation_codes", "no such partner organisation");
     else if (rc == COI_EINVALID && strstr(constraint, "organisation_code") != NULL)
@@ -351,109 +185,27 @@ static int case_exec(PGconn *conn, const char *sql, int nparams, const char *con
     return rc;
 }
 
-/* Locks case `id` for the rest of the transaction and checks its version (-1: any). Copies
- * its status into `status`. */
-static int case_lock(PGconn *conn, const char *id, int64_t expected_version, char status[32])
+/* The change entry of a transition of case `id` out of `status` (see pg_commit_case_changes),
+ * JSON text (caller frees; NULL: out of memory). A transition leaves the organisations as
+ * they were. */
+static char *transition_entry(const char *id, const char *status)
 {
-    return pg_lock_version(conn, LOCK_SQL, "case", id, expected_version, status);
-}
-
-/* Ends a write: commits when everything succeeded (else rolls back and drops *out), and gives
- * the connection back. Returns the final code. */
-static int case_write_end(struct pg_storage *pg, PGconn *conn, int rc, json_t **out)
-{
-    if (rc == COI_OK && conn != NULL)
-        rc = pg_exec(conn, "COMMIT");
-    if (rc != COI_OK && out != NULL) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    if (conn != NULL) {
-        pg_rollback(conn);
-        pg_release(pg, conn);
-    }
-    return rc;
-}
-
-int pg_case_create(struct coi_storage *s, json_t **out, const json_t *c,
-                   const struct coi_actor *actor, const json_t *changed_fields)
-{
-    struct pg_storage *pg = (struct pg_storage *)s;
-    struct case_input in;
-    const char *params[6], *partners[2];
-    char id[37];
-    PGconn *conn = NULL;
-    int rc;
-
-    *out = NULL;
-    if ((rc = case_input_read(&in, c, actor, changed_fields)) != COI_OK)
-        goto out;
-    storage_new_id(id);
-    params[0] = id;
-    params[1] = in.organisation_code;
-    params[2] = in.external_id;
-    params[3] = in.doc;
-    params[4] = in.actor;
-    params[5] = in.changed;
-    partners[0] = id;
-    partners[1] = in.partners_text;
-    if ((rc = pg_acquire(pg, &conn)) != COI_OK)
-        goto out;
-    if ((rc = pg_exec(conn, "BEGIN")) != COI_OK || (rc = refs_check(conn, &in)) != COI_OK ||
-        (rc = case_exec(conn, CREATE_SQL, 6, params, &in)) != COI_OK ||
-        (rc = case_exec(conn, PARTNERS_SQL, 2, partners, &in)) != COI_OK)
-        goto out;
-    rc = pg_case_recompute(conn, id, out);
-out:
-    rc = case_write_end(pg, conn, rc, out);
-    case_input_free(&in);
-    return rc;
-}
-
-int pg_case_update(struct coi_storage *s, json_t **out, const char *id, const json_t *c,
-                   int64_t expected_version, const struct coi_actor *actor,
-                   const json_t *changed_fields)
-{
-    struct pg_storage *pg = (struct pg_storage *)s;
-    struct case_input in;
-    const char *params[6], *partners[2];
-    char status[32];
-    PGconn *conn = NULL;
-    int rc;
-
-    *out = NULL;
-    if ((rc = case_input_read(&in, c, actor, changed_fields)) != COI_OK)
-        goto out;
-    params[0] = id;
-    params[1] = in.organisation_code;
-    params[2] = in.external_id;
-    params[3] = in.doc;
-    params[4] = in.actor;
-    params[5] = in.changed;
-    partners[0] = id;
-    partners[1] = in.partners_text;
-    if ((rc = pg_acquire(pg, &conn)) != COI_OK)
-        goto out;
-    if ((rc = pg_exec(conn, "BEGIN")) != COI_OK ||
-        (rc = case_lock(conn, id, expected_version, status)) != COI_OK ||
-        (rc = refs_check(conn, &in)) != COI_OK ||
-        (rc = case_exec(conn, UPDATE_SQL, 6, params, &in)) != COI_OK ||
-        (rc = case_exec(conn, PARTNERS_SQL, 2, partners, &in)) != COI_OK)
-        goto out;
-    rc = pg_case_recompute(conn, id, out);
-out:
-    rc = case_write_end(pg, conn, rc, out);
-    case_input_free(&in);
-    return rc;
+    json_t *e = json_pack("[{s:i, s:s, s:s, s:b, s:n}]", "i", 0, "id", id, "action", "transition",
+                          "public_before", strcmp(status, "published") == 0, "orgs_before");
+    char *text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
+    json_decref(e);
+    return text;
 }
 
 int pg_case_transition(struct coi_storage *s, json_t **out, const char *id, const char *to,
                        const char *note, int64_t expected_version, const struct coi_actor *actor)
 {
     struct pg_storage *pg = (struct pg_storage *)s;
-    const char *params[5];
-    char status[32], *actor_json = NULL;
+    const char *params[5] = {id, to, NULL, NULL, note}, *get[1] = {id};
+    struct pg_statement read = {GET_SQL, 1, get};
+    char status[32], *actor_json = NULL, *entry = NULL;
     PGconn *conn = NULL;
+    PGresult *res = NULL;
     int rc;
 
     *out = NULL;
@@ -463,21 +215,56 @@ int pg_case_transition(struct coi_storage *s, json_t **out, const char *id, cons
         rc = coi_error_set(COI_EINVALID, "status", "a transition needs a status to move to");
         goto out;
     }
-    if ((rc = pg_acquire(pg, &conn)) != COI_OK)
+    if ((rc = pg_acquire(pg, &conn)) != COI_OK || (rc = pg_exec(conn, "BEGIN")) != COI_OK ||
+        (rc = pg_lock_version(conn, LOCK_SQL, "case", id, expected_version, status)) != COI_OK)
         goto out;
-    if ((rc = pg_exec(conn, "BEGIN")) != COI_OK ||
-        (rc = case_lock(conn, id, expected_version, status)) != COI_OK)
-        goto out;
-    params[0] = id;
-    params[1] = to;
     params[2] = status;
     params[3] = actor_json;
-    params[4] = note;
-    if ((rc = case_exec(conn, TRANSITION_SQL, 5, params, NULL)) != COI_OK)
+    if ((rc = pg_case_exec(&res, conn, TRANSITION_SQL, 5, params, NULL, NULL)) != COI_OK)
         goto out;
-    rc = pg_case_recompute(conn, id, out);
+    PQclear(res);
+    res = NULL;
+    if ((entry = transition_entry(id, status)) == NULL) {
+        rc = coi_error_set(COI_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    if ((rc = pg_commit_case_changes(conn, &read, &res, entry)) == COI_OK)
+        rc = pg_json_value(out, res, 0, 0); /* the row was locked: it is there */
 out:
-    rc = case_write_end(pg, conn, rc, out);
+    PQclear(res);
+    if (conn != NULL) {
+        pg_rollback(conn);
+        pg_release(pg, conn);
+    }
+    free(entry);
     free(actor_json);
+    return rc;
+}
+
+int pg_case_get_by_external_ids(struct coi_storage *s, json_t **out, const char *organisation_code,
+                                const char *const *external_ids, size_t n)
+{
+    struct pg_storage *pg = (struct pg_storage *)s;
+    char *ids = NULL;
+    PGconn *conn = NULL;
+    PGresult *res = NULL;
+    int rc;
+
+    *out = NULL;
+    if (organisation_code == NULL)
+        return coi_error_set(COI_EINVALID, "organisation_code", "organisation_code is required");
+    if (n == 0)
+        return (*out = json_object()) != NULL ? COI_OK
+                                              : coi_error_set(COI_ENOMEM, NULL, "out of memory");
+    if ((rc = pg_text_array(&ids, external_ids, n, "external_id")) != COI_OK)
+        return rc;
+    const char *params[2] = {organisation_code, ids};
+    if ((rc = pg_acquire(pg, &conn)) == COI_OK) {
+        if ((rc = pg_read_query(&res, conn, GET_BY_EXTERNAL_IDS_SQL, 2, params)) == COI_OK)
+            rc = pg_json_value(out, res, 0, 0);
+        PQclear(res);
+        pg_release(pg, conn);
+    }
+    free(ids);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* PostgreSQL backend: evaluations of cases, write side (create, update, transition, delete),
- * each write with its history entry in the same transaction. */
+ * each write with its history entry and its change row in the same transaction. */
 #include "storage/postgres/pg_internal.h"
 
 #include <inttypes.h>
@@ -45,7 +45,8 @@ static const char TRANSITION_SQL[] =
     " SELECT " PG_EVALUATION_RECORD " FROM u e";
 
 /* The history goes with it (ON DELETE CASCADE). */
-static const char DELETE_SQL[] = "DELETE FROM evaluations WHERE id = $1::text";
+static const char DELETE_SQL[] =
+    "DELETE FROM evaluations WHERE id = $1::text RETURNING case_id, version";
 
 /* What create and update write, serialised (each text owned; evaluation_input_free). */
 struct evaluation_input {
@@ -143,10 +144,25 @@ static int evaluation_lock(PGconn *conn, const char *id, int64_t expected_versio
                : pg_lock_version(conn, LOCK_SQL, "evaluation", id, expected_version, status);
 }
 
+/* Commits the write of `record` (action as the change feed has it; status_before NULL for a
+ * create) with its change row. */
+static int commit_record(PGconn *conn, const json_t *record, const char *action,
+                         const char *status_before)
+{
+    char version[24];
+
+    snprintf(version, sizeof version, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(record, "version")));
+    return pg_commit_evaluation_change(conn, json_string_value(json_object_get(record, "id")),
+                                       json_string_value(json_object_get(record, "case_id")),
+                                       action, version, status_before,
+                                       json_string_value(json_object_get(record, "status")));
+}
+
 /* Runs a write that returns the record (JSON text in column 0) inside the open transaction
- * and commits it; *out receives the record. */
+ * and commits it (see commit_record); *out receives the record. */
 static int write_record(json_t **out, PGconn *conn, const char *sql, int nparams,
-                        const char *const *params)
+                        const char *const *params, const char *action, const char *status_before)
 {
     PGresult *res = NULL;
     int rc = evaluation_exec(&res, conn, sql, nparams, params);
@@ -154,7 +170,7 @@ static int write_record(json_t **out, PGconn *conn, const char *sql, int nparams
     if (rc == COI_OK)
         rc = pg_json_value(out, res, 0, 0); /* the row is locked: the write found it */
     PQclear(res);
-    if (rc == COI_OK && (rc = pg_exec(conn, "COMMIT")) != COI_OK) {
+    if (rc == COI_OK && (rc = commit_record(conn, *out, action, status_before)) != COI_OK) {
         json_decref(*out);
         *out = NULL;
     }
@@ -191,11 +207,15 @@ int pg_evaluation_create(struct coi_storage *s, json_t **out, const char *case_i
     params[2] = in.doc;
     params[3] = in.actor;
     params[4] = in.changed;
-    if ((rc = pg_acquire(pg, &conn)) != COI_OK ||
+    if ((rc = pg_acquire(pg, &conn)) != COI_OK || (rc = pg_exec(conn, "BEGIN")) != COI_OK ||
         (rc = evaluation_exec(&res, conn, CREATE_SQL, 5, params)) != COI_OK)
         goto out;
     rc = PQntuples(res) == 0 ? coi_error_set(COI_ENOTFOUND, NULL, "no case with id %s", case_id)
                              : pg_json_value(out, res, 0, 0);
+    if (rc == COI_OK && (rc = commit_record(conn, *out, "created", NULL)) != COI_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
 out:
     PQclear(res);
     evaluation_input_free(&in);
@@ -223,7 +243,7 @@ int pg_evaluation_update(struct coi_storage *s, json_t **out, const char *id, co
     params[3] = in.changed;
     if ((rc = pg_acquire(pg, &conn)) == COI_OK &&
         (rc = evaluation_lock(conn, id, expected_version, status)) == COI_OK)
-        rc = write_record(out, conn, UPDATE_SQL, 4, params);
+        rc = write_record(out, conn, UPDATE_SQL, 4, params, "updated", status);
 out:
     evaluation_input_free(&in);
     return write_end(pg, conn, rc);
@@ -254,7 +274,7 @@ int pg_evaluation_transition(struct coi_storage *s, json_t **out, const char *id
     params[2] = status;
     params[3] = actor_json;
     params[4] = note;
-    rc = write_record(out, conn, TRANSITION_SQL, 5, params);
+    rc = write_record(out, conn, TRANSITION_SQL, 5, params, "transition", status);
 out:
     free(actor_json);
     return write_end(pg, conn, rc);
@@ -269,10 +289,12 @@ int pg_evaluation_delete(struct coi_storage *s, const char *id, int64_t expected
     PGresult *res = NULL;
     int rc;
 
+    /* The row is locked: the delete finds it, and its last version is the one checked. */
     if ((rc = pg_acquire(pg, &conn)) == COI_OK &&
         (rc = evaluation_lock(conn, id, expected_version, status)) == COI_OK &&
         (rc = evaluation_exec(&res, conn, DELETE_SQL, 1, params)) == COI_OK)
-        rc = pg_exec(conn, "COMMIT");
+        rc = pg_commit_evaluation_change(conn, id, PQgetvalue(res, 0, 0), "deleted",
+                                         PQgetvalue(res, 0, 1), status, NULL);
     PQclear(res);
     return write_end(pg, conn, rc);
 }

@@ -1,8 +1,14 @@
 /* PostgreSQL backend: open/close, the connection pool, ping, query helpers and error mapping. */
 #include "storage/postgres/pg_internal.h"
 
-#include <poll.h>
+#if __has_include(<libpq-events.h>)
+#include <libpq-events.h>
+#else
+#include <postgresql/libpq-events.h>
+#endif
 #include <inttypes.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,10 +90,166 @@ static int take_result(PGresult **out, PGconn *conn, PGresult *res)
     return rc;
 }
 
+/* The statements prepared on demand (pg_internal.h), by their SQL; statement i is named
+ * "coi_<i>". Which ones a connection has prepared is kept with it by libpq, as a bit mask in
+ * its instance data for conn_event. */
+static const char *const PREPARED[] = {pg_case_check_sql,        pg_case_write_sql,
+                                       pg_case_recompute_sql,    pg_case_changes_sql,
+                                       pg_evaluation_change_sql, pg_adoption_change_sql};
+#define PREPARED_COUNT (int)(sizeof PREPARED / sizeof PREPARED[0])
+
+/* libpq's event procedure, registered on every connection so that it carries instance data;
+ * the data is a plain mask, so no event needs handling. */
+static int conn_event(PGEventId id, void *info, void *arg)
+{
+    (void)id;
+    (void)info;
+    (void)arg;
+    return 1;
+}
+
+/* The name statement `i` of PREPARED is prepared under, into name[16]. */
+static void prepared_name(int i, char name[16])
+{
+    snprintf(name, 16, "coi_%d", i);
+}
+
+/* The index of `sql` among PREPARED, or -1. */
+static int prepared_index(const char *sql)
+{
+    for (int i = 0; i < PREPARED_COUNT; i++)
+        if (sql == PREPARED[i])
+            return i;
+    return -1;
+}
+
+/* Prepares on `conn` every statement of PREPARED that it lacks: all at the first need, so that
+ * a write prepares them before its transaction begins. NULL on success, else the failed
+ * result (caller PQclears). Must not run in pipeline mode. */
+static PGresult *prepare_all(PGconn *conn)
+{
+    uintptr_t mask = (uintptr_t)PQinstanceData(conn, conn_event);
+    char name[16];
+
+    for (int i = 0; i < PREPARED_COUNT; i++) {
+        if (mask & ((uintptr_t)1 << i))
+            continue;
+        prepared_name(i, name);
+        PGresult *res = PQprepare(conn, name, PREPARED[i], 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            return res;
+        PQclear(res);
+        mask |= (uintptr_t)1 << i;
+        PQsetInstanceData(conn, conn_event, (void *)mask);
+    }
+    return NULL;
+}
+
+PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    int i = prepared_index(sql);
+    char name[16];
+    PGresult *failed;
+
+    if (i < 0)
+        return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if ((failed = prepare_all(conn)) != NULL)
+        return failed;
+    prepared_name(i, name);
+    return PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+}
+
 int pg_query(PGresult **out, PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
     *out = NULL;
-    return take_result(out, conn, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
+    return take_result(out, conn, pg_exec_params(conn, sql, nparams, params));
+}
+
+/* Reads the results of `n` pipelined statements and the closing sync into res[] (see
+ * pg_pipeline). Each statement's results end with a NULL; a lost connection ends them all. */
+static int pipeline_read(PGconn *conn, size_t n, PGresult **res)
+{
+    int rc = COI_OK;
+    PGresult *r;
+
+    for (size_t i = 0; i < n; i++) {
+        if ((r = PQgetResult(conn)) == NULL)
+            return rc != COI_OK ? rc : pg_error(conn, NULL);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK) {
+            res[i] = r;
+        } else {
+            /* After the first failure the server skips the rest: PGRES_PIPELINE_ABORTED. */
+            if (rc == COI_OK)
+                rc = pg_error(conn, r);
+            PQclear(r);
+        }
+        while ((r = PQgetResult(conn)) != NULL)
+            PQclear(r);
+    }
+    if ((r = PQgetResult(conn)) == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        return rc != COI_OK ? rc : pg_error(conn, NULL);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Queues statement `st` in the pipeline, by the name it was prepared under (`name`) if any. */
+static int pipeline_send(PGconn *conn, const struct pg_statement *st, const char *name)
+{
+    if (name[0] != '\0')
+        return PQsendQueryPrepared(conn, name, st->nparams, st->params, NULL, NULL, 0);
+    return PQsendQueryParams(conn, st->sql, st->nparams, NULL, st->params, NULL, NULL, 0);
+}
+
+/* The names the statements of st[] run under ("" for those run by their SQL), into names[];
+ * prepares them first when some are to run by name. */
+static int pipeline_prepare(PGconn *conn, const struct pg_statement *st, size_t n,
+                            char (*names)[16])
+{
+    PGresult *failed = NULL;
+    int rc = COI_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        int k = prepared_index(st[i].sql);
+        names[i][0] = '\0';
+        if (k >= 0 && failed == NULL && (failed = prepare_all(conn)) == NULL)
+            prepared_name(k, names[i]);
+    }
+    if (failed != NULL) {
+        rc = pg_error(conn, failed);
+        PQclear(failed);
+    }
+    return rc;
+}
+
+int pg_pipeline(PGconn *conn, const struct pg_statement *st, size_t n, PGresult **res)
+{
+    char names[8][16];
+    int rc = COI_OK;
+    size_t sent = 0;
+
+    for (size_t i = 0; i < n; i++)
+        res[i] = NULL;
+    if (n > sizeof names / sizeof names[0])
+        return coi_error_set(COI_ERROR, NULL, "pipeline of %zu statements is too long", n);
+    if ((rc = pipeline_prepare(conn, st, n, names)) != COI_OK)
+        return rc;
+    if (!PQenterPipelineMode(conn))
+        return pg_error(conn, NULL);
+    while (sent < n && pipeline_send(conn, &st[sent], names[sent]))
+        sent++;
+    if (sent < n || !PQpipelineSync(conn))
+        rc = pg_error(conn, NULL); /* the connection is gone: pg_release closes it */
+    else
+        rc = pipeline_read(conn, n, res);
+    PQexitPipelineMode(conn);
+    if (rc != COI_OK)
+        for (size_t i = 0; i < n; i++) {
+            PQclear(res[i]);
+            res[i] = NULL;
+        }
+    return rc;
 }
 
 int pg_lock_version(PGconn *conn, const char *sql, const char *what, const char *id,
@@ -252,6 +414,10 @@ static int conn_open(void **out, void *ctx)
         return rc;
     }
     PQsetNoticeReceiver(conn, notice_receiver, NULL);
+    if (!PQregisterEventProc(conn, conn_event, "coi", NULL)) {
+        PQfinish(conn);
+        return coi_error_set(COI_ERROR, NULL, "cannot register a libpq event procedure");
+    }
     *out = conn;
     return COI_OK;
 }
@@ -402,6 +568,15 @@ int storage_postgres_open(struct coi_storage **out, const char *conninfo,
     pg->base.evaluation_history = pg_evaluation_history;
     pg->base.evaluation_delete = pg_evaluation_delete;
     pg->base.evaluation_summaries = pg_evaluation_summaries;
+    pg->base.change_list = pg_change_list;
+    pg->base.change_head = pg_change_head;
+    pg->base.case_get_by_external_ids = pg_case_get_by_external_ids;
+    pg->base.case_write_batch = pg_case_write_batch;
+    pg->base.audit_append = pg_audit_append;
+    pg->base.audit_list = pg_audit_list;
+    pg->base.idempotency_claim = pg_idempotency_claim;
+    pg->base.idempotency_complete = pg_idempotency_complete;
+    pg->base.idempotency_release = pg_idempotency_release;
 
     rc = pool_init(&pg->pool, &ops, pg, opt.pool_size > 0 ? opt.pool_size : 1,
                    opt.acquire_timeout_ms > 0 ? opt.acquire_timeout_ms : 0);

@@ -1,4 +1,5 @@
-/* SQLite adoptions: organisations taking up a case; each write refreshes the case's reach. */
+/* SQLite adoptions: organisations taking up a case; each write refreshes the case's reach and
+ * appends a change row. */
 #include "storage/sqlite/sqlite_internal.h"
 
 #include <stdio.h>
@@ -142,6 +143,7 @@ int sqlite_adoption_create(struct coi_storage *s, json_t **out, const char *case
                            const json_t *a)
 {
     struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0}; /* a new adoption: nobody saw it */
     struct adoption_input in;
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
@@ -163,9 +165,10 @@ int sqlite_adoption_create(struct coi_storage *s, json_t **out, const char *case
         (rc = sqlite_now(db, now)) != COI_OK ||
         (rc = sqlite_prepare(db, &stmt, INSERT_SQL)) != COI_OK ||
         (rc = sqlite_bind_texts(db, stmt, params, 7)) != COI_OK ||
-        (rc = write_adoption(&record, db, stmt, &in)) != COI_OK)
+        (rc = write_adoption(&record, db, stmt, &in)) != COI_OK ||
+        (rc = sqlite_case_derive(db, case_id)) != COI_OK)
         goto out;
-    rc = sqlite_case_derive(db, case_id);
+    rc = sqlite_change_append(db, COI_CHANGE_ADOPTION, id, "created", now, &before);
 out:
     sqlite3_finalize(stmt);
     return sqlite_write_end(st, db, rc, out, record);
@@ -241,6 +244,7 @@ int sqlite_adoption_update(struct coi_storage *s, json_t **out, const char *id, 
                            int64_t expected_version)
 {
     struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0};
     struct adoption_input in;
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
@@ -253,20 +257,24 @@ int sqlite_adoption_update(struct coi_storage *s, json_t **out, const char *id, 
     const char *params[] = {id, in.status, in.started_on, in.notes, now};
     if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
         (rc = check_version(db, id, expected_version, case_id)) != COI_OK ||
+        (rc = sqlite_visibility_read(db, COI_CHANGE_ADOPTION, id, &before)) != COI_OK ||
         (rc = sqlite_now(db, now)) != COI_OK ||
         (rc = sqlite_prepare(db, &stmt, UPDATE_SQL)) != COI_OK ||
         (rc = sqlite_bind_texts(db, stmt, params, 5)) != COI_OK ||
-        (rc = write_adoption(&record, db, stmt, &in)) != COI_OK)
+        (rc = write_adoption(&record, db, stmt, &in)) != COI_OK ||
+        (rc = sqlite_case_derive(db, case_id)) != COI_OK)
         goto out;
-    rc = sqlite_case_derive(db, case_id);
+    rc = sqlite_change_append(db, COI_CHANGE_ADOPTION, id, "updated", now, &before);
 out:
     sqlite3_finalize(stmt);
+    sqlite_visibility_free(&before);
     return sqlite_write_end(st, db, rc, out, record);
 }
 
 int sqlite_adoption_delete(struct coi_storage *s, const char *id, int64_t expected_version)
 {
     struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0};
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
     char case_id[40];
@@ -274,12 +282,15 @@ int sqlite_adoption_delete(struct coi_storage *s, const char *id, int64_t expect
 
     if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
         (rc = check_version(db, id, expected_version, case_id)) != COI_OK ||
+        (rc = sqlite_visibility_read(db, COI_CHANGE_ADOPTION, id, &before)) != COI_OK ||
         (rc = sqlite_prepare(db, &stmt, "DELETE FROM adoptions WHERE id = ?1")) != COI_OK ||
         (rc = sqlite_bind_texts(db, stmt, &id, 1)) != COI_OK ||
-        (rc = sqlite_step_done(db, stmt, NULL, "cannot delete the adoption")) != COI_OK)
+        (rc = sqlite_step_done(db, stmt, NULL, "cannot delete the adoption")) != COI_OK ||
+        (rc = sqlite_case_derive(db, case_id)) != COI_OK)
         goto out;
-    rc = sqlite_case_derive(db, case_id);
+    rc = sqlite_change_append(db, COI_CHANGE_ADOPTION, id, "deleted", NULL, &before);
 out:
     sqlite3_finalize(stmt);
+    sqlite_visibility_free(&before);
     return sqlite_write_end(st, db, rc, NULL, NULL);
 }

@@ -66,6 +66,8 @@ static int case_input_from(struct case_input *out, const json_t *c)
     out->partners = json_object_get(c, "partner_organisation_codes");
     if (!json_is_object(c))
         return coi_error_set(COI_EINVALID, NULL, "a case must be an object");
+    if (sqlite_check_no_nul(c) != COI_OK)
+        return COI_EINVALID;
     if (out->organisation_code == NULL)
         return coi_error_set(COI_EINVALID, "organisation_code", "organisation_code is required");
     if (json_is_null(out->partners))
@@ -217,22 +219,18 @@ static int check_version(sqlite3 *db, const char *id, int64_t expected_version, 
                                 expected_version, version, status);
 }
 
-int sqlite_case_create(struct coi_storage *s, json_t **out, const json_t *c,
-                       const struct coi_actor *actor, const json_t *changed_fields)
+int sqlite_case_create_in(sqlite3 *db, json_t **out, const json_t *c, const struct coi_actor *actor,
+                          const json_t *changed_fields)
 {
-    struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0}; /* a new case: nobody saw it */
     struct case_input in;
-    sqlite3 *db = NULL;
-    json_t *record = NULL;
     char id[37], now[40];
     int rc;
 
     *out = NULL;
-    if ((rc = case_input_from(&in, c)) != COI_OK)
-        goto out;
     storage_new_id(id);
-    if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
-        (rc = check_input(db, &in)) != COI_OK || (rc = sqlite_now(db, now)) != COI_OK ||
+    if ((rc = case_input_from(&in, c)) != COI_OK || (rc = check_input(db, &in)) != COI_OK ||
+        (rc = sqlite_now(db, now)) != COI_OK ||
         (rc = write_case(db, INSERT_SQL, id, &in, now)) != COI_OK ||
         (rc = write_partners(db, id, in.partners)) != COI_OK ||
         (rc = index_text(db, id)) != COI_OK || (rc = sqlite_case_derive(db, id)) != COI_OK)
@@ -244,31 +242,30 @@ int sqlite_case_create(struct coi_storage *s, json_t **out, const json_t *c,
                                      .action = "created",
                                      .to = "draft",
                                      .changed_fields = changed_fields};
-    if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) == COI_OK)
-        rc = sqlite_case_read(db, &record, id);
+    if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) == COI_OK &&
+        (rc = sqlite_change_append(db, COI_CHANGE_CASE, id, "created", now, &before)) == COI_OK)
+        rc = sqlite_case_read(db, out, id);
 out:
     case_input_free(&in);
-    return sqlite_write_end(st, db, rc, out, record);
+    return rc;
 }
 
-int sqlite_case_update(struct coi_storage *s, json_t **out, const char *id, const json_t *c,
-                       int64_t expected_version, const struct coi_actor *actor,
-                       const json_t *changed_fields)
+int sqlite_case_update_in(sqlite3 *db, json_t **out, const char *id, const json_t *c,
+                          int64_t expected_version, const struct coi_actor *actor,
+                          const json_t *changed_fields)
 {
-    struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0};
     struct case_input in;
-    sqlite3 *db = NULL;
-    json_t *record = NULL;
     char now[40], status[32];
     int64_t version = 0;
     int rc;
 
     *out = NULL;
-    if ((rc = case_input_from(&in, c)) != COI_OK)
-        goto out;
-    if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
+    if ((rc = case_input_from(&in, c)) != COI_OK ||
         (rc = check_version(db, id, expected_version, &version, status)) != COI_OK ||
-        (rc = check_input(db, &in)) != COI_OK || (rc = sqlite_now(db, now)) != COI_OK ||
+        (rc = check_input(db, &in)) != COI_OK ||
+        (rc = sqlite_visibility_read(db, COI_CHANGE_CASE, id, &before)) != COI_OK ||
+        (rc = sqlite_now(db, now)) != COI_OK ||
         (rc = write_case(db, UPDATE_SQL, id, &in, now)) != COI_OK ||
         (rc = write_partners(db, id, in.partners)) != COI_OK ||
         (rc = index_text(db, id)) != COI_OK || (rc = sqlite_case_derive(db, id)) != COI_OK)
@@ -281,11 +278,48 @@ int sqlite_case_update(struct coi_storage *s, json_t **out, const char *id, cons
                                      .from = status,
                                      .to = status,
                                      .changed_fields = changed_fields};
-    if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) == COI_OK)
-        rc = sqlite_case_read(db, &record, id);
+    if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) == COI_OK &&
+        (rc = sqlite_change_append(db, COI_CHANGE_CASE, id, "updated", now, &before)) == COI_OK)
+        rc = sqlite_case_read(db, out, id);
 out:
+    sqlite_visibility_free(&before);
     case_input_free(&in);
+    return rc;
+}
+
+int sqlite_case_create(struct coi_storage *s, json_t **out, const json_t *c,
+                       const struct coi_actor *actor, const json_t *changed_fields)
+{
+    struct sqlite_storage *st = sqlite_storage_from(s);
+    sqlite3 *db = NULL;
+    json_t *record = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = sqlite_conn_acquire(st, &db)) == COI_OK && (rc = sqlite_begin(db)) == COI_OK)
+        rc = sqlite_case_create_in(db, &record, c, actor, changed_fields);
     return sqlite_write_end(st, db, rc, out, record);
+}
+
+int sqlite_case_update(struct coi_storage *s, json_t **out, const char *id, const json_t *c,
+                       int64_t expected_version, const struct coi_actor *actor,
+                       const json_t *changed_fields)
+{
+    struct sqlite_storage *st = sqlite_storage_from(s);
+    sqlite3 *db = NULL;
+    json_t *record = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = sqlite_conn_acquire(st, &db)) == COI_OK && (rc = sqlite_begin(db)) == COI_OK)
+        rc = sqlite_case_update_in(db, &record, id, c, expected_version, actor, changed_fields);
+    return sqlite_write_end(st, db, rc, out, record);
+}
+
+/* 1 when status `a` and status `b` differ in whether the case is published. */
+static int publication_changes(const char *a, const char *b)
+{
+    return (strcmp(a, "published") == 0) != (strcmp(b, "published") == 0);
 }
 
 int sqlite_case_transition(struct coi_storage *s, json_t **out, const char *id, const char *to,
@@ -293,6 +327,7 @@ int sqlite_case_transition(struct coi_storage *s, json_t **out, const char *id, 
                            const struct coi_actor *actor)
 {
     struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0};
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
     json_t *record = NULL, *fields = json_pack("[s]", "status");
@@ -308,6 +343,7 @@ int sqlite_case_transition(struct coi_storage *s, json_t **out, const char *id, 
     const char *params[] = {id, to, now};
     if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
         (rc = check_version(db, id, expected_version, &version, status)) != COI_OK ||
+        (rc = sqlite_visibility_read(db, COI_CHANGE_CASE, id, &before)) != COI_OK ||
         (rc = sqlite_now(db, now)) != COI_OK ||
         (rc = sqlite_prepare(db, &stmt, TRANSITION_SQL)) != COI_OK ||
         (rc = sqlite_bind_texts(db, stmt, params, 3)) != COI_OK ||
@@ -322,10 +358,15 @@ int sqlite_case_transition(struct coi_storage *s, json_t **out, const char *id, 
                                      .to = to,
                                      .note = note,
                                      .changed_fields = fields};
-    if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) == COI_OK)
-        rc = sqlite_case_read(db, &record, id);
+    if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) != COI_OK ||
+        (rc = sqlite_change_append(db, COI_CHANGE_CASE, id, "transition", now, &before)) !=
+            COI_OK ||
+        (publication_changes(status, to) && (rc = sqlite_change_cascade(db, id, now)) != COI_OK))
+        goto out;
+    rc = sqlite_case_read(db, &record, id);
 out:
     sqlite3_finalize(stmt);
+    sqlite_visibility_free(&before);
     json_decref(fields);
     return sqlite_write_end(st, db, rc, out, record);
 }

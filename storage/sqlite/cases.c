@@ -30,6 +30,12 @@ static const char GET_SQL[] = CASE_SELECT " WHERE c.id = ?1";
 static const char GET_BY_EXTERNAL_ID_SQL[] =
     CASE_SELECT " WHERE c.organisation_code = ?1 AND c.external_id = ?2";
 
+/* ?2 is a JSON array of external ids: one statement for any number of them, each looked up
+ * in the (organisation_code, external_id) index. */
+static const char GET_BY_EXTERNAL_IDS_SQL[] =
+    CASE_SELECT " WHERE c.organisation_code = ?1"
+                " AND c.external_id IN (SELECT value FROM json_each(?2))";
+
 /* The LEFT JOIN yields one all-NULL history row for a case without matching entries, and no
  * row at all for a missing case: one statement tells both apart. */
 static const char HISTORY_SQL[] =
@@ -210,6 +216,64 @@ int sqlite_case_get_by_external_id(struct coi_storage *s, json_t **out,
                            organisation_code, external_id);
 out:
     sqlite_conn_release(st, db);
+    return rc;
+}
+
+/* The external ids[0..n-1] as a JSON array text into *out (free()). */
+static int ids_json(char **out, const char *const *ids, size_t n)
+{
+    json_t *list = json_array();
+    *out = NULL;
+    for (size_t i = 0; list != NULL && i < n; i++)
+        if (json_array_append_new(list, json_string(ids[i] != NULL ? ids[i] : "")) != 0)
+            break;
+    if (list != NULL && json_array_size(list) == n)
+        *out = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    return *out != NULL ? COI_OK
+                        : coi_error_set(COI_EINVALID, NULL, "external ids must be UTF-8 strings");
+}
+
+int sqlite_case_get_by_external_ids(struct coi_storage *s, json_t **out,
+                                    const char *organisation_code, const char *const *external_ids,
+                                    size_t n)
+{
+    struct sqlite_storage *st = sqlite_storage_from(s);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    json_t *list = json_array(), *found = json_object(), *c;
+    char *ids = NULL;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    if (list == NULL || found == NULL) {
+        rc = coi_error_set(COI_ENOMEM, NULL, "out of memory");
+        goto out;
+    }
+    if ((rc = ids_json(&ids, external_ids, n)) != COI_OK)
+        goto out;
+    const char *params[] = {organisation_code, ids};
+    if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK ||
+        (rc = sqlite_prepare(db, &stmt, GET_BY_EXTERNAL_IDS_SQL)) != COI_OK ||
+        (rc = sqlite_bind_texts(db, stmt, params, 2)) != COI_OK ||
+        (rc = collect_cases(list, db, stmt)) != COI_OK)
+        goto out;
+    json_array_foreach(list, i, c)
+    {
+        if (json_object_set(found, json_string_value(json_object_get(c, "external_id")), c)) {
+            rc = coi_error_set(COI_ENOMEM, NULL, "out of memory");
+            goto out;
+        }
+    }
+    *out = found;
+    found = NULL;
+out:
+    sqlite3_finalize(stmt);
+    sqlite_conn_release(st, db);
+    free(ids);
+    json_decref(list);
+    json_decref(found);
     return rc;
 }
 

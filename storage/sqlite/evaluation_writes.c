@@ -1,4 +1,5 @@
-/* SQLite evaluations, write side: create, update, transition and delete, with their history. */
+/* SQLite evaluations, write side: create, update, transition and delete, with their history
+ * and change rows. */
 #include "storage/sqlite/sqlite_internal.h"
 
 #include <stdio.h>
@@ -33,6 +34,8 @@ static int doc_from(char **out, const json_t *e)
     *out = NULL;
     if (!json_is_object(e))
         return coi_error_set(COI_EINVALID, NULL, "an evaluation must be an object");
+    if (sqlite_check_no_nul(e) != COI_OK)
+        return COI_EINVALID;
     if ((doc = json_copy((json_t *)e)) == NULL)
         return coi_error_set(COI_ENOMEM, NULL, "out of memory");
     json_object_del(doc, "case_id");
@@ -83,6 +86,7 @@ int sqlite_evaluation_create(struct coi_storage *s, json_t **out, const char *ca
                              const json_t *changed_fields)
 {
     struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0}; /* a new evaluation: nobody saw it */
     sqlite3 *db = NULL;
     json_t *record = NULL;
     char id[37], now[40], *doc = NULL;
@@ -104,7 +108,9 @@ int sqlite_evaluation_create(struct coi_storage *s, json_t **out, const char *ca
                                      .action = "created",
                                      .to = "draft",
                                      .changed_fields = changed_fields};
-    if ((rc = sqlite_history_append(db, HISTORY_SQL, &h)) == COI_OK)
+    if ((rc = sqlite_history_append(db, HISTORY_SQL, &h)) == COI_OK &&
+        (rc = sqlite_change_append(db, COI_CHANGE_EVALUATION, id, "created", now, &before)) ==
+            COI_OK)
         rc = sqlite_evaluation_read(db, &record, id);
 out:
     free(doc);
@@ -116,6 +122,7 @@ int sqlite_evaluation_update(struct coi_storage *s, json_t **out, const char *id
                              const json_t *changed_fields)
 {
     struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0};
     sqlite3 *db = NULL;
     json_t *record = NULL;
     char now[40], status[32], *doc = NULL;
@@ -128,6 +135,7 @@ int sqlite_evaluation_update(struct coi_storage *s, json_t **out, const char *id
     const char *params[] = {id, doc, now};
     if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
         (rc = check_version(db, id, expected_version, &version, status)) != COI_OK ||
+        (rc = sqlite_visibility_read(db, COI_CHANGE_EVALUATION, id, &before)) != COI_OK ||
         (rc = sqlite_now(db, now)) != COI_OK ||
         (rc = run(db, UPDATE_SQL, params, 3, NULL, "cannot write the evaluation")) != COI_OK)
         goto out;
@@ -139,9 +147,12 @@ int sqlite_evaluation_update(struct coi_storage *s, json_t **out, const char *id
                                      .from = status,
                                      .to = status,
                                      .changed_fields = changed_fields};
-    if ((rc = sqlite_history_append(db, HISTORY_SQL, &h)) == COI_OK)
+    if ((rc = sqlite_history_append(db, HISTORY_SQL, &h)) == COI_OK &&
+        (rc = sqlite_change_append(db, COI_CHANGE_EVALUATION, id, "updated", now, &before)) ==
+            COI_OK)
         rc = sqlite_evaluation_read(db, &record, id);
 out:
+    sqlite_visibility_free(&before);
     free(doc);
     return sqlite_write_end(st, db, rc, out, record);
 }
@@ -151,6 +162,7 @@ int sqlite_evaluation_transition(struct coi_storage *s, json_t **out, const char
                                  const struct coi_actor *actor)
 {
     struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0};
     sqlite3 *db = NULL;
     json_t *record = NULL, *fields = json_pack("[s]", "status");
     char now[40], status[32];
@@ -165,6 +177,7 @@ int sqlite_evaluation_transition(struct coi_storage *s, json_t **out, const char
     const char *params[] = {id, to, now};
     if ((rc = sqlite_conn_acquire(st, &db)) != COI_OK || (rc = sqlite_begin(db)) != COI_OK ||
         (rc = check_version(db, id, expected_version, &version, status)) != COI_OK ||
+        (rc = sqlite_visibility_read(db, COI_CHANGE_EVALUATION, id, &before)) != COI_OK ||
         (rc = sqlite_now(db, now)) != COI_OK ||
         (rc = run(db, TRANSITION_SQL, params, 3, "status", "cannot change the status")) != COI_OK)
         goto out;
@@ -177,9 +190,12 @@ int sqlite_evaluation_transition(struct coi_storage *s, json_t **out, const char
                                      .to = to,
                                      .note = note,
                                      .changed_fields = fields};
-    if ((rc = sqlite_history_append(db, HISTORY_SQL, &h)) == COI_OK)
+    if ((rc = sqlite_history_append(db, HISTORY_SQL, &h)) == COI_OK &&
+        (rc = sqlite_change_append(db, COI_CHANGE_EVALUATION, id, "transition", now, &before)) ==
+            COI_OK)
         rc = sqlite_evaluation_read(db, &record, id);
 out:
+    sqlite_visibility_free(&before);
     json_decref(fields);
     return sqlite_write_end(st, db, rc, out, record);
 }
@@ -187,13 +203,17 @@ out:
 int sqlite_evaluation_delete(struct coi_storage *s, const char *id, int64_t expected_version)
 {
     struct sqlite_storage *st = sqlite_storage_from(s);
+    struct sqlite_visibility before = {0};
     sqlite3 *db = NULL;
     char status[32];
     int64_t version = 0;
     int rc;
 
     if ((rc = sqlite_conn_acquire(st, &db)) == COI_OK && (rc = sqlite_begin(db)) == COI_OK &&
-        (rc = check_version(db, id, expected_version, &version, status)) == COI_OK)
-        rc = run(db, DELETE_SQL, &id, 1, NULL, "cannot delete the evaluation");
+        (rc = check_version(db, id, expected_version, &version, status)) == COI_OK &&
+        (rc = sqlite_visibility_read(db, COI_CHANGE_EVALUATION, id, &before)) == COI_OK &&
+        (rc = run(db, DELETE_SQL, &id, 1, NULL, "cannot delete the evaluation")) == COI_OK)
+        rc = sqlite_change_append(db, COI_CHANGE_EVALUATION, id, "deleted", NULL, &before);
+    sqlite_visibility_free(&before);
     return sqlite_write_end(st, db, rc, NULL, NULL);
 }

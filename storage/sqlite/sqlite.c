@@ -133,6 +133,41 @@ json_t *sqlite_column_json(sqlite3_stmt *stmt, int i)
     return json_loadb(text, (size_t)sqlite3_column_bytes(stmt, i), JSON_ALLOW_NUL, NULL);
 }
 
+/* 1 when a string in `v` (at any depth) holds a NUL character. */
+static int has_nul(const json_t *v)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+    case JSON_ARRAY:
+        json_array_foreach(v, i, item)
+        {
+            if (has_nul(item))
+                return 1;
+        }
+        return 0;
+    case JSON_OBJECT:
+        json_object_foreach((json_t *)v, key, item)
+        {
+            if (has_nul(item))
+                return 1;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int sqlite_check_no_nul(const json_t *v)
+{
+    return has_nul(v) ? coi_error_set(COI_EINVALID, NULL, "text must not contain NUL characters")
+                      : COI_OK;
+}
+
 int sqlite_now(sqlite3 *db, char out[40])
 {
     sqlite3_stmt *stmt = NULL;
@@ -153,6 +188,12 @@ int sqlite_now(sqlite3 *db, char out[40])
 int sqlite_begin(sqlite3 *db)
 {
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? COI_OK : sqlite_fail(db, rc, NULL, "cannot start transaction");
+}
+
+int sqlite_begin_read(sqlite3 *db)
+{
+    int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     return rc == SQLITE_OK ? COI_OK : sqlite_fail(db, rc, NULL, "cannot start transaction");
 }
 
@@ -358,6 +399,15 @@ int storage_sqlite_open(struct coi_storage **out, const char *path,
         .evaluation_history = sqlite_evaluation_history,
         .evaluation_delete = sqlite_evaluation_delete,
         .evaluation_summaries = sqlite_evaluation_summaries,
+        .change_list = sqlite_change_list,
+        .change_head = sqlite_change_head,
+        .case_get_by_external_ids = sqlite_case_get_by_external_ids,
+        .case_write_batch = sqlite_case_write_batch,
+        .audit_append = sqlite_audit_append,
+        .audit_list = sqlite_audit_list,
+        .idempotency_claim = sqlite_idempotency_claim,
+        .idempotency_complete = sqlite_idempotency_complete,
+        .idempotency_release = sqlite_idempotency_release,
     };
     const struct pool_ops ops = {.open = conn_open, .usable = conn_usable, .close = conn_close};
     if ((rc = pool_init(&st->pool, &ops, st, size, timeout_ms)) != COI_OK) {

@@ -52,6 +52,10 @@ int sqlite_begin(sqlite3 *db);
 int sqlite_commit(sqlite3 *db);
 void sqlite_rollback(sqlite3 *db);
 
+/* BEGIN (deferred): a read transaction, whose snapshot is taken by its first read and kept
+ * until sqlite_rollback, so that several statements see the same committed state. */
+int sqlite_begin_read(sqlite3 *db);
+
 /* Ends a write transaction begun with sqlite_begin: when rc is COI_OK commits and hands
  * `record` (owned) to *out (unless out is NULL), otherwise, or when the commit fails, rolls
  * back and drops `record`. Releases `db` (which may be NULL) either way. Returns the final
@@ -75,6 +79,11 @@ json_t *sqlite_column_string(sqlite3_stmt *stmt, int i);
 
 /* Column `i` parsed as JSON text (new reference), NULL when it is NULL or does not parse. */
 json_t *sqlite_column_json(sqlite3_stmt *stmt, int i);
+
+/* COI_EINVALID when a string anywhere in input `v` holds a NUL character, else COI_OK.
+ * PostgreSQL can store no NUL in text or jsonb; refusing it here too keeps both backends
+ * accepting the same data. */
+int sqlite_check_no_nul(const json_t *v);
 
 /* The current time as the schema writes it (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) into
  * out[40], so that one write stamps every row it touches with the same instant. */
@@ -141,6 +150,43 @@ int sqlite_check_version(sqlite3 *db, const char *sql, const char *what, const c
 int sqlite_history_read(sqlite3 *db, json_t **out, const char *sql, const char *id,
                         int64_t before_version, int limit, const char *what);
 
+/* Who may see an object of the change feed (changes.c), read inside the caller's transaction
+ * before and after a write. `found` is 0 when the object does not exist (before a create,
+ * after a delete): nothing sees it then. `orgs` is a JSON array text (owned, NULL = "[]"). */
+struct sqlite_visibility {
+    int found;
+    char case_id[40];
+    int64_t version;
+    int is_public;
+    char *orgs;
+};
+
+/* Reads the visibility of object `id` of `type` (a COI_CHANGE_* bit) into *out (free it with
+ * sqlite_visibility_free, also after a failure). */
+int sqlite_visibility_read(sqlite3 *db, unsigned type, const char *id,
+                           struct sqlite_visibility *out);
+void sqlite_visibility_free(struct sqlite_visibility *v);
+
+/* Appends the change row of a write of object `id` of `type`, inside the writing transaction,
+ * after the write: `before` is what sqlite_visibility_read gave before it (found 0 for a
+ * create); the visibility after, the case and the version are read now (those of `before`
+ * after a delete). `at` is the write's timestamp (NULL: now). */
+int sqlite_change_append(sqlite3 *db, unsigned type, const char *id, const char *action,
+                         const char *at, const struct sqlite_visibility *before);
+
+/* After a transition of case `case_id` that changed whether it is published: one "updated"
+ * row for each of its evaluations and adoptions whose visibility changed with it. */
+int sqlite_change_cascade(sqlite3 *db, const char *case_id, const char *at);
+
+/* case_create and case_update inside a transaction the caller owns (case_writes.c): the same
+ * checks, history and change row; *out is the record written (new reference). On failure the
+ * caller must roll back (part of the write may have been done). */
+int sqlite_case_create_in(sqlite3 *db, json_t **out, const json_t *c, const struct coi_actor *actor,
+                          const json_t *changed_fields);
+int sqlite_case_update_in(sqlite3 *db, json_t **out, const char *id, const json_t *c,
+                          int64_t expected_version, const struct coi_actor *actor,
+                          const json_t *changed_fields);
+
 /* The callbacks implemented in migrate.c, organisations.c, cases.c, case_search.c,
  * case_writes.c, adoptions.c, evaluations.c and evaluation_writes.c. */
 int sqlite_migrate(struct coi_storage *s, struct coi_migration_report *out,
@@ -191,5 +237,22 @@ int sqlite_evaluation_transition(struct coi_storage *s, json_t **out, const char
                                  const char *to, const char *note, int64_t expected_version,
                                  const struct coi_actor *actor);
 int sqlite_evaluation_delete(struct coi_storage *s, const char *id, int64_t expected_version);
+
+/* The partner-system callbacks: changes.c, cases.c, case_batch.c, audit.c, idempotency.c. */
+int sqlite_change_list(struct coi_storage *s, json_t **out, int64_t *next_seq,
+                       const struct coi_change_query *q);
+int sqlite_change_head(struct coi_storage *s, int64_t *out);
+int sqlite_case_get_by_external_ids(struct coi_storage *s, json_t **out,
+                                    const char *organisation_code, const char *const *external_ids,
+                                    size_t n);
+int sqlite_case_write_batch(struct coi_storage *s, struct coi_case_write *ops, size_t n,
+                            const struct coi_actor *actor);
+int sqlite_audit_append(struct coi_storage *s, const struct coi_audit_entry *e);
+int sqlite_audit_list(struct coi_storage *s, json_t **out, const struct coi_audit_query *q);
+int sqlite_idempotency_claim(struct coi_storage *s, json_t **out, const char *sub, const char *key,
+                             const char *request_hash, int ttl_seconds, int stale_seconds);
+int sqlite_idempotency_complete(struct coi_storage *s, const char *sub, const char *key, int status,
+                                const json_t *headers, const char *body);
+int sqlite_idempotency_release(struct coi_storage *s, const char *sub, const char *key);
 
 #endif

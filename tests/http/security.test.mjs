@@ -566,6 +566,10 @@ const SAMPLES = {
     path: `/v1/organisations/0101/cases/matrix-${++seq}`,
     body: { title: 'Skubbet sag', summary: 'Fra partnerens system.', innovation_types: ['workflow'] },
   }),
+  'POST /v1/organisations/{code}/cases:batch': () => ({
+    path: '/v1/organisations/0101/cases:batch',
+    body: [{ external_id: `matrix-batch-${++seq}`, title: 'Skubbet i bunke', summary: 'Fra partnerens system.', innovation_types: ['task'] }],
+  }),
   'POST /v1/cases/{id}/transitions': async () => ({
     path: `/v1/cases/${await adminCase('draft')}/transitions`,
     body: { to: 'submitted', note: 'Klar.' },

@@ -13,6 +13,8 @@ struct fake {
     struct coi_storage base;
     int calls, writes;
     int result; /* what every operation returns */
+    int audits; /* audit entries written (not counted in calls) */
+    char audit[512]; /* the last one: "outcome status type id|detail" */
 };
 
 static json_t *fake_record(void)
@@ -81,11 +83,22 @@ static int fake_update(struct coi_storage *s, json_t **out, const char *code, co
     return f->result;
 }
 
+static int fake_audit_append(struct coi_storage *s, const struct coi_audit_entry *e)
+{
+    struct fake *f = (struct fake *)s;
+    f->audits++;
+    snprintf(f->audit, sizeof f->audit, "%s %d %s %s|%s", e->outcome, e->status,
+             e->object_type ? e->object_type : "-", e->object_id ? e->object_id : "-",
+             e->detail ? e->detail : "-");
+    return COI_OK;
+}
+
 static struct fake fake_backend(int result)
 {
     struct fake f = {.base = {COI_STORAGE_VERSION, "fake", fake_close, fake_ping, fake_migrate,
                               fake_list, fake_get, fake_create, fake_update},
                      .result = result};
+    f.base.audit_append = fake_audit_append;
     return f;
 }
 
@@ -222,4 +235,21 @@ TEST(dispatch_list_rejects_bad_query_without_storage_call)
     CHECK_INT(call(&f, "GET", t, "/v1/organisations?limit=200&kind=region", NULL, NULL, NULL, 0),
               200);
     CHECK_INT(f.calls, 1);
+}
+
+TEST(dispatch_writes_one_audit_entry_per_write_and_none_per_read)
+{
+    struct fake f = fake_backend(COI_OK);
+    const char *p = "/v1/organisations", *t = "/v1/organisations/{code}";
+    const char *org = "{\"code\":\"X\",\"name\":\"X\",\"kind\":\"state\"}";
+    CHECK_INT(call(&f, "POST", p, p, "application/json", org, NULL, 0), 201);
+    CHECK_INT(f.audits, 1);
+    CHECK_STR(f.audit, "succeeded 201 organisation 0101|-"); /* the created record's code */
+    CHECK_INT(call(&f, "PATCH", t, "/v1/organisations/0147", "application/json", "{}", NULL, 0),
+              200);
+    CHECK_STR(f.audit, "succeeded 200 organisation 0147|-");
+    CHECK_INT(call(&f, "POST", p, p, "text/plain", "{}", NULL, 0), 415);
+    CHECK_STR(f.audit, "failed 415 organisation -|send the body as application/json");
+    CHECK_INT(call(&f, "GET", t, "/v1/organisations/0101", NULL, NULL, NULL, 0), 200);
+    CHECK_INT(f.audits, 3);
 }
