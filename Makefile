@@ -80,6 +80,13 @@ bench:
 bench-search:
 	@bench/search.sh
 
+# `make bench-batch`: bench/batch.sh, 100 000 cases pushed through the batch route on PostgreSQL
+# (BENCH_BATCH_CONCURRENCY="1 2" runs 1 and 2 parallel streams, BENCH_BATCH_FORMAT=json arrays).
+.PHONY: bench-batch
+bench-batch:
+	@$(MAKE) --no-print-directory $(BUILD)/coi
+	@COI_BIN=$(BUILD)/coi bench/batch.sh
+
 format:
 	clang-format -i $(SRC) $(HDR) $(UNIT_SRC)
 

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SHARDS 16
 #define BUCKETS 1024 /* per shard; chains stay short for tens of thousands of entries */
@@ -38,7 +39,15 @@ static uint64_t fnv(const char *s)
 /* What an entry costs against the bound: its strings and its bookkeeping. */
 static size_t cost(const struct cache_entry *e)
 {
-    return sizeof *e + strlen(e->key) + strlen(e->tag) + e->length + 3;
+    return sizeof *e + strlen(e->key) + strlen(e->tag) + e->length + 3 +
+           (e->link ? strlen(e->link) + 1 : 0);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void entry_free(struct cache_entry *e)
@@ -46,6 +55,7 @@ static void entry_free(struct cache_entry *e)
     free(e->key);
     free(e->tag);
     free(e->body);
+    free(e->link);
     free(e);
 }
 
@@ -122,7 +132,11 @@ struct cache_entry *cache_get(const char *key)
         return NULL;
     sh = shard_of_key(key);
     pthread_mutex_lock(&sh->lock);
-    if ((e = find(sh, key)) != NULL) {
+    if ((e = find(sh, key)) != NULL && e->expires_ms != 0 && now_ms() >= e->expires_ms) {
+        unlink_entry(sh, e);
+        e = NULL;
+    }
+    if (e != NULL) {
         e->refs++;
         if (sh->newest != e) { /* move to the newest end */
             if (e->older)
@@ -151,11 +165,12 @@ void cache_release(struct cache_entry *e)
 }
 
 int cache_put(const char *key, const char *tag, const char *body, size_t length,
-              const char *etag, uint64_t gen)
+              const struct cache_meta *meta, uint64_t gen)
 {
     struct cache_entry *e, *old;
     struct shard *sh;
     size_t n = strcspn(key, "|");
+    const char *etag = meta->etag ? meta->etag : "";
 
     /* The key must start with its tag (see shard_of_key). */
     if (shard_limit == 0 || n != strlen(tag) || strncmp(key, tag, n) != 0 || n >= 256 ||
@@ -166,7 +181,8 @@ int cache_put(const char *key, const char *tag, const char *body, size_t length,
     e->key = strdup(key);
     e->tag = strdup(tag);
     e->body = malloc(length + 1);
-    if (e->key == NULL || e->tag == NULL || e->body == NULL) {
+    e->link = meta->link ? strdup(meta->link) : NULL;
+    if (e->key == NULL || e->tag == NULL || e->body == NULL || (meta->link && e->link == NULL)) {
         entry_free(e);
         return 0;
     }
@@ -174,6 +190,7 @@ int cache_put(const char *key, const char *tag, const char *body, size_t length,
     e->body[length] = '\0';
     e->length = length;
     strcpy(e->etag, etag);
+    e->expires_ms = meta->ttl_ms > 0 ? now_ms() + meta->ttl_ms : 0;
     e->refs = 1;
     if (cost(e) > shard_limit / 8) {
         entry_free(e);

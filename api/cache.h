@@ -15,12 +15,14 @@
 /* One cached response; read-only for its holders, freed when the last one lets go. */
 struct cache_entry {
     char *key;
-    char *tag;   /* what the owner groups entries by (e.g. the case id), for cache_evict_tag */
-    char *body;  /* NUL-terminated */
+    char *tag;  /* what the owner groups entries by (e.g. the case id), for cache_evict_tag */
+    char *body; /* NUL-terminated */
     size_t length;
-    char etag[40];
-    int refs;                        /* guarded by the shard's lock */
-    struct cache_entry *next;        /* hash chain */
+    char etag[40];            /* "" when the response has none */
+    char *link;               /* the Link header to send again, or NULL */
+    long long expires_ms;     /* CLOCK_MONOTONIC ms after which the entry is not used; 0: never */
+    int refs;                 /* guarded by the shard's lock */
+    struct cache_entry *next; /* hash chain */
     struct cache_entry *older, *newer; /* the shard's LRU list */
 };
 
@@ -35,12 +37,19 @@ uint64_t cache_generation(void);
 struct cache_entry *cache_get(const char *key);
 void cache_release(struct cache_entry *e);
 
+/* What a response is stored with besides its body. */
+struct cache_meta {
+    const char *etag; /* NULL: none */
+    const char *link; /* NULL: none */
+    int ttl_ms;       /* 0: until evicted */
+};
+
 /* Stores a response under `key` unless the generation differs from `generation` (taken before
  * the data was read) or the entry alone exceeds an eighth of the bound. Replaces an entry of
  * the same key. Evicts the least recently used entries of the shard to stay within the bound.
  * Returns 1 when stored. */
 int cache_put(const char *key, const char *tag, const char *body, size_t length,
-              const char *etag, uint64_t generation);
+              const struct cache_meta *meta, uint64_t generation);
 
 /* Drops every entry whose tag is `tag`, and bumps the generation. */
 void cache_evict_tag(const char *tag);

@@ -16,8 +16,8 @@ static int interval;
 static pthread_t thread;
 static int started;
 static atomic_int active;
-static int64_t last_seq;            /* guarded by `reading` */
-static int have_head;               /* guarded by `reading` */
+static int64_t last_seq; /* guarded by `reading` */
+static int have_head;    /* guarded by `reading` */
 static pthread_mutex_t reading = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t sleeping = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -69,6 +69,9 @@ static void read_feed(void)
         }
         size_t n = json_array_size(items);
         json_decref(items);
+        /* Any change may move a case into, out of or within a list or a facet count. */
+        if (n > 0)
+            cache_evict_tag("lists");
         if (next < last_seq) { /* the feed went back: another database behind the same URL */
             cache_clear();
             have_head = 0;

@@ -1,6 +1,7 @@
 /* Keeps the response cache (api/cache.h) in step with the database: a thread reads the change
  * feed every interval and evicts the entries of every case a change names (a case's own
- * changes, and those of its evaluations and adoptions, which show in its representation).
+ * changes, and those of its evaluations and adoptions, which show in its representation),
+ * and every list and facet answer (tag "lists") when anything changed.
  * Changes made through any coi process sharing the database are seen within one interval.
  * When the feed cannot be read, the cache is emptied and stays off until it can again. */
 #ifndef COI_CACHE_SYNC_H

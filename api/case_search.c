@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/cache.h"
+#include "api/cache_sync.h"
 #include "api/case_fields.h"
 #include "api/cases.h"
 #include "api/cursor.h"
@@ -278,13 +280,78 @@ static void fingerprint_of(struct api_ctx *c, char out[17])
     cursor_fingerprint(out, parts, n);
 }
 
+/* Lists and facets are kept in the response cache (api/cache.h) under the tag "lists", which
+ * every change in the feed evicts, and for at most a second besides (a correction of an
+ * organisation's region changes region filters and facets without a change in the feed).
+ * The key is the route, who asks (cursors are bound to role and organisation) and the raw
+ * query string, so only an answer to the very same request is reused. */
+#define LIST_CACHE_TTL_MS 1000
+
+struct list_cache {
+    int on;
+    uint64_t generation;
+    char key[2048];
+};
+
+/* Answers from the cache when it holds the answer (returns 1), else prepares `lc` for
+ * list_cache_send. */
+static int list_cache_try(struct api_ctx *c, struct list_cache *lc)
+{
+    const char *query = strchr(c->req->http_url ? c->req->http_url : "", '?');
+    int n;
+
+    lc->generation = cache_generation();
+    lc->on = cache_sync_active();
+    if (!lc->on)
+        return 0;
+    n = snprintf(lc->key, sizeof lc->key, "lists|%s|%s|%s|%s", c->route->path,
+                 auth_role_name(c->who.role), c->who.org, query ? query + 1 : "");
+    if (n < 0 || (size_t)n >= sizeof lc->key) {
+        lc->on = 0;
+        return 0;
+    }
+    struct cache_entry *e = cache_get(lc->key);
+    if (e == NULL)
+        return 0;
+    if (e->link != NULL)
+        api_set_header(c, "Link", e->link);
+    api_set_header(c, "X-Cache", "hit");
+    api_send_text(c, 200, e->body, e->length);
+    cache_release(e);
+    return 1;
+}
+
+/* Sends `page` (stolen) and keeps it in the cache when `lc` allows. */
+static void list_cache_send(struct api_ctx *c, struct list_cache *lc, json_t *page)
+{
+    char *text = api_json_text(page);
+    json_decref(page);
+    if (text == NULL) {
+        problem_send(c, 500, "out of memory");
+        return;
+    }
+    if (lc->on) {
+        struct cache_meta meta = {.link = u_map_get(c->res->map_header, "Link"),
+                                  .ttl_ms = LIST_CACHE_TTL_MS};
+        cache_put(lc->key, "lists", text, strlen(text), &meta, lc->generation);
+    }
+    api_set_header(c, "X-Cache", "miss");
+    api_send_text(c, 200, text, strlen(text));
+    free(text);
+}
+
 void cases_list(struct api_ctx *c)
 {
     static const char *const extra[] = {"sort", "limit", "cursor", "count", "highlight", NULL};
     struct case_request r = {0};
     json_t *errors = json_array(), *after = NULL, *items = NULL;
+    struct list_cache lc;
     int limit;
 
+    if (list_cache_try(c, &lc)) {
+        json_decref(errors);
+        return;
+    }
     read_filters(c, &r, errors, extra);
     const char *sort = api_query(c, "sort"), *count = api_query(c, "count");
     const char *highlight = api_query(c, "highlight");
@@ -359,7 +426,7 @@ void cases_list(struct api_ctx *c)
                              next ? json_string(next) : json_null());
     if (count != NULL)
         json_object_set_new(page, "total", json_integer(total));
-    api_send_json(c, 200, page);
+    list_cache_send(c, &lc, page);
 out:
     request_free(&r);
     json_decref(errors);
@@ -371,7 +438,12 @@ void cases_facets(struct api_ctx *c)
 {
     struct case_request r = {0};
     json_t *errors = json_array(), *facets = NULL;
+    struct list_cache lc;
 
+    if (list_cache_try(c, &lc)) {
+        json_decref(errors);
+        return;
+    }
     read_filters(c, &r, errors, NULL);
     if (json_array_size(errors) > 0) {
         problem_send_errors(c, json_incref(errors), "the query string has errors");
@@ -385,7 +457,7 @@ void cases_facets(struct api_ctx *c)
     /* The public sees only published cases: a status facet would tell it nothing. */
     if (!r.q.see_all && r.q.viewer_org == NULL)
         json_object_del(facets, "status");
-    api_send_json(c, 200, json_incref(facets));
+    list_cache_send(c, &lc, json_incref(facets));
 out:
     request_free(&r);
     json_decref(errors);

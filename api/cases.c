@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/cache.h"
+#include "api/cache_sync.h"
 #include "api/case_fields.h"
 #include "api/cases.h"
 #include "api/problem.h"
@@ -176,13 +178,59 @@ out:
     json_decref(changed);
 }
 
+/* The response cache's key for case `id` as the caller sees it: callers who see the same
+ * representation share it (the public, every staff and steering member, each partner
+ * organisation). The case id comes first: it is the tag that evicts all of them. */
+static void case_cache_key(const struct api_ctx *c, const char *id, char *out, size_t size)
+{
+    struct coi_evaluation_query v = case_viewer(c);
+    if (v.see_all)
+        snprintf(out, size, "%s|all", id);
+    else if (v.viewer_org != NULL)
+        snprintf(out, size, "%s|org:%s", id, v.viewer_org);
+    else
+        snprintf(out, size, "%s|public", id);
+}
+
+/* A case is answered from the response cache (api/cache.h) when it holds the caller's view;
+ * else it is read and, when the feed follower is in step, kept there. The generation is taken
+ * before the read (see cache.h). */
 void cases_get(struct api_ctx *c)
 {
-    json_t *record = NULL;
-    if (case_load_visible(c, &record, api_path_param(c, "id")) != 0)
+    const char *id = api_path_param(c, "id");
+    int cacheable = is_case_id(id) && cache_sync_active();
+    uint64_t generation = cache_generation();
+    json_t *record = NULL, *rep;
+    char key[128], etag[24], *text;
+
+    if (cacheable) {
+        case_cache_key(c, id, key, sizeof key);
+        struct cache_entry *e = cache_get(key);
+        if (e != NULL) {
+            api_set_header(c, "X-Cache", "hit");
+            api_send_text_resource(c, 200, e->body, e->length, e->etag);
+            cache_release(e);
+            return;
+        }
+    }
+    if (case_load_visible(c, &record, id) != 0)
         return;
-    case_send(c, 200, record);
+    rep = case_represent(c, record);
     json_decref(record);
+    if (rep == NULL)
+        return;
+    text = api_json_text(rep);
+    json_decref(rep);
+    if (text == NULL) {
+        problem_send(c, 500, "out of memory");
+        return;
+    }
+    api_etag_of_text(etag, sizeof etag, text);
+    if (cacheable)
+        cache_put(key, id, text, strlen(text), &(struct cache_meta){.etag = etag}, generation);
+    api_set_header(c, "X-Cache", "miss");
+    api_send_text_resource(c, 200, text, strlen(text), etag);
+    free(text);
 }
 
 /* The case `current` would become with the merge patch applied: its writable fields with the

@@ -155,6 +155,8 @@ int config_load(struct config *out, char *err, size_t err_len)
     out->db_acquire_timeout_ms = 2000;
     out->db_statement_timeout_ms = 5000;
     out->shutdown_timeout_ms = 10000;
+    out->cache_max_bytes = 16 * 1024 * 1024;
+    out->cache_sync_ms = 100;
     out->log_level = LOG_INFO;
     strcpy(out->database, "sqlite:var/coi.db");
 
@@ -237,6 +239,17 @@ int config_load(struct config *out, char *err, size_t err_len)
         if (parse_int(&n, "COI_SHUTDOWN_TIMEOUT_MS", v, 0, 600000, err, err_len))
             goto out;
         out->shutdown_timeout_ms = (int)n;
+    }
+    if ((v = lookup(&f, "COI_CACHE_MAX_BYTES")) != NULL) {
+        if (parse_int(&n, "COI_CACHE_MAX_BYTES", v, 0, 1LL << 34, err, err_len))
+            goto out;
+        out->cache_max_bytes = (size_t)n;
+    }
+    /* At most a second: a change made through another process shows within one interval. */
+    if ((v = lookup(&f, "COI_CACHE_SYNC_MS")) != NULL) {
+        if (parse_int(&n, "COI_CACHE_SYNC_MS", v, 10, 1000, err, err_len))
+            goto out;
+        out->cache_sync_ms = (int)n;
     }
     if ((v = lookup(&f, "COI_LOG_LEVEL")) != NULL) {
         static const char *names[] = {"debug", "info", "warn", "error"};

@@ -22,6 +22,8 @@ struct config {
     int db_acquire_timeout_ms;        /* COI_DB_ACQUIRE_TIMEOUT_MS, default 2000 */
     int db_statement_timeout_ms;      /* COI_DB_STATEMENT_TIMEOUT_MS, default 5000 */
     int shutdown_timeout_ms;          /* COI_SHUTDOWN_TIMEOUT_MS, default 10000 */
+    size_t cache_max_bytes;           /* COI_CACHE_MAX_BYTES, default 16 MiB, 0: no cache */
+    int cache_sync_ms;                /* COI_CACHE_SYNC_MS, default 100 (10..1000) */
     enum log_level log_level;         /* COI_LOG_LEVEL: debug, info, warn, error */
 };
 

@@ -2,6 +2,7 @@
  * body, Idempotency-Key, handler, audit entry, access log. */
 #include "api/dispatch.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +11,8 @@
 
 #include "api/audit.h"
 #include "api/idempotency.h"
+#include "api/cache.h"
+#include "api/cache_sync.h"
 #include "api/log.h"
 #include "api/problem.h"
 #include "auth/policy.h"
@@ -123,6 +126,37 @@ static void unauthorized(struct api_ctx *c, const char *error, const char *why)
     problem_send(c, 401, "%s", why);
 }
 
+/* Organisation codes known to exist. Organisations are never deleted, so once found a code
+ * stays valid, and a partner's token is checked against the database only the first time its
+ * organisation is seen. (A code not found is asked again each time: it may be added.) */
+#define KNOWN_ORGS 1024
+static char known_orgs[KNOWN_ORGS][sizeof ((struct identity *)0)->org];
+static size_t known_org_count;
+static pthread_rwlock_t known_orgs_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static int org_known(const char *code)
+{
+    int found = 0;
+    pthread_rwlock_rdlock(&known_orgs_lock);
+    for (size_t i = 0; i < known_org_count && !found; i++)
+        found = strcmp(known_orgs[i], code) == 0;
+    pthread_rwlock_unlock(&known_orgs_lock);
+    return found;
+}
+
+static void org_remember(const char *code)
+{
+    pthread_rwlock_wrlock(&known_orgs_lock);
+    if (known_org_count < KNOWN_ORGS && strlen(code) < sizeof known_orgs[0]) {
+        int found = 0;
+        for (size_t i = 0; i < known_org_count && !found; i++)
+            found = strcmp(known_orgs[i], code) == 0;
+        if (!found)
+            strcpy(known_orgs[known_org_count++], code);
+    }
+    pthread_rwlock_unlock(&known_orgs_lock);
+}
+
 /* Sets c->who from the Authorization header (anonymous without one). Returns 0, or -1 when a
  * problem was sent: 401 for a bad token or one in the query string, 503 when the partner's
  * organisation cannot be looked up. */
@@ -147,10 +181,12 @@ static int authenticate(struct api_ctx *c)
         unauthorized(c, "invalid_token", why);
         return -1;
     }
-    if (c->who.role == ROLE_PARTNER) {
+    if (c->who.role == ROLE_PARTNER && !org_known(c->who.org)) {
         json_t *org = NULL;
         int rc = c->storage->organisation_get(c->storage, &org, c->who.org);
         json_decref(org);
+        if (rc == COI_OK)
+            org_remember(c->who.org);
         if (rc == COI_ENOTFOUND) {
             memset(&c->who, 0, sizeof c->who);
             unauthorized(c, "invalid_token", "the token's org is not a known organisation");
@@ -184,6 +220,17 @@ static int finish(struct api_ctx *c, const struct timespec *start)
     if (c->status == 0)
         problem_send(c, 500, "the handler sent no response");
     audit_log_record(c);
+    /* A write that succeeded is in the change feed now: reading it before the response goes
+     * out means the next read through this process no longer sees a cached old version. */
+    if (c->status >= 200 && c->status < 300 && strcmp(c->req->http_verb, "GET") != 0 &&
+        strcmp(c->req->http_verb, "HEAD") != 0)
+        cache_sync_now();
+    /* An organisation's region shapes region filters and facets, and is not in the feed. */
+    if (c->status >= 200 && c->status < 300 && c->route != NULL &&
+        strcmp(c->req->http_verb, "GET") != 0 &&
+        strncmp(c->route->path, "/v1/organisations", 17) == 0 &&
+        strstr(c->route->path, "/cases") == NULL)
+        cache_evict_tag("lists");
     api_log_access(c->request_id, c->req->http_verb, c->req->url_path, c->status,
                    elapsed_ms(start), &c->who);
     api_ctx_clear(c);

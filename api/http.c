@@ -233,16 +233,48 @@ void api_send_empty(struct api_ctx *c, int status)
     c->status = status;
 }
 
-void api_etag_of(char *out, size_t len, const json_t *representation)
+void api_etag_of_text(char *out, size_t len, const char *text)
 {
-    char *text = json_dumps(representation, API_JSON_FLAGS);
     uint64_t h = 1469598103934665603ULL;
     for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
         h ^= *p;
         h *= 1099511628211ULL;
     }
-    free(text);
     snprintf(out, len, "\"%016llx\"", (unsigned long long)h);
+}
+
+void api_etag_of(char *out, size_t len, const json_t *representation)
+{
+    char *text = json_dumps(representation, API_JSON_FLAGS);
+    api_etag_of_text(out, len, text);
+    free(text);
+}
+
+char *api_json_text(const json_t *representation)
+{
+    return json_dumps(representation, API_JSON_FLAGS);
+}
+
+void api_send_text(struct api_ctx *c, int status, const char *text, size_t length)
+{
+    ulfius_set_binary_body_response(c->res, (unsigned int)status, text, length);
+    api_set_header(c, "Content-Type", "application/json");
+    c->status = status;
+}
+
+void api_send_text_resource(struct api_ctx *c, int status, const char *text, size_t length,
+                            const char *etag)
+{
+    const char *header = api_header(c, "If-None-Match");
+    api_set_header(c, "ETag", etag);
+    if (status == 200 && header != NULL && strcmp(c->req->http_verb, "GET") == 0 &&
+        api_etag_listed(header, etag)) {
+        api_send_empty(c, 304);
+        return;
+    }
+    ulfius_set_binary_body_response(c->res, (unsigned int)status, text, length);
+    api_set_header(c, "Content-Type", "application/json");
+    c->status = status;
 }
 
 int api_etag_listed(const char *header, const char *etag)
@@ -266,10 +298,19 @@ int api_etag_listed(const char *header, const char *etag)
 
 void api_send_resource(struct api_ctx *c, int status, json_t *representation)
 {
-    char etag[24];
-    api_etag_of(etag, sizeof etag, representation);
+    char etag[24], *text = json_dumps(representation, API_JSON_FLAGS);
+    json_decref(representation);
+    if (text == NULL) {
+        ulfius_set_string_body_response(c->res, 500, "");
+        c->status = 500;
+        return;
+    }
+    api_etag_of_text(etag, sizeof etag, text);
     api_set_header(c, "ETag", etag);
-    api_send_json(c, status, representation);
+    ulfius_set_binary_body_response(c->res, (unsigned int)status, text, strlen(text));
+    free(text);
+    api_set_header(c, "Content-Type", "application/json");
+    c->status = status;
 }
 
 int api_not_modified(struct api_ctx *c, const json_t *representation)

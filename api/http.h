@@ -86,6 +86,19 @@ void api_send_empty(struct api_ctx *c, int status);
 /* The ETag of a representation: the quoted FNV-1a 64 hash of its compact JSON text, so that
  * any change of what a client sees changes it. out holds at least 20 bytes. */
 void api_etag_of(char *out, size_t len, const json_t *representation);
+/* The same from the representation's text (as api_json_text writes it). */
+void api_etag_of_text(char *out, size_t len, const char *text);
+
+/* The text a representation is sent as (caller frees; NULL when out of memory). */
+char *api_json_text(const json_t *representation);
+
+/* Sends `text` (JSON as api_json_text wrote it) as application/json. */
+void api_send_text(struct api_ctx *c, int status, const char *text, size_t length);
+
+/* Sends `text` (a representation as api_json_text wrote it) with its `etag`, or 304 when the
+ * request is a GET whose If-None-Match lists the etag and `status` is 200. */
+void api_send_text_resource(struct api_ctx *c, int status, const char *text, size_t length,
+                            const char *etag);
 
 /* 1 when an If-None-Match / If-Match header value lists `etag` (weakly compared) or is "*". */
 int api_etag_listed(const char *header, const char *etag);

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/cache.h"
+#include "api/cache_sync.h"
 #include "api/config.h"
 #include "api/log.h"
 #include "api/routes.h"
@@ -145,7 +147,11 @@ static int cmd_serve(int argc, char **argv)
         log_msg(LOG_WARN, "no COI_JWT_SECRET or COI_JWT_PUBLIC_KEY: every caller is anonymous");
     if (dev && cfg.jwt_secret[0])
         print_dev_token(&cfg);
+    cache_configure(cfg.cache_max_bytes);
+    if (cfg.cache_max_bytes > 0 && cache_sync_start(s, cfg.cache_sync_ms) != 0)
+        log_msg(LOG_WARN, "the response cache cannot follow the change feed: it stays off");
     int rc = server_run(&cfg, &keys, s);
+    cache_sync_stop();
     auth_keys_free(&keys);
     storage_close(s);
     return rc;

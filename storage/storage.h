@@ -322,9 +322,14 @@ struct coi_storage {
      * version (the object's version after the write; for a delete the last version), and the
      * object's visibility before and after the write}. An adoption write records only the
      * adoption's own row (not one for its case, whose version it does not change). When a
-     * case transition changes whether the case is published, each evaluation and adoption of
-     * the case whose visibility changes with it gets an "updated" row (its version unchanged)
-     * in the same transaction, so that feed readers learn that they appeared or vanished.
+     * case write changes who may see the case's evaluations and adoptions (a transition that
+     * changes whether the case is published, or an update, also in case_write_batch, that
+     * changes its lead or partners), each evaluation and adoption of the case whose
+     * visibility (public or the set of orgs) differs before and after gets an "updated" row
+     * (its version unchanged) in the same transaction, after the case's row (evaluations,
+     * then adoptions, each by id), so that feed readers learn that they appeared or vanished:
+     * a partner added learns of the adoptions and published evaluations, and one taken off
+     * sees them "removed" (unless they stay public).
      *
      * Visibility per type (auth/policy.c): case: public when published; orgs = lead and
      * partners. evaluation: public when it and its case are published; orgs = the case's lead,

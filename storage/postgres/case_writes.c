@@ -12,8 +12,9 @@
  * reports what each write refers to), then WRITE for those whose checks passed, under a
  * savepoint; if that statement fails, each of them is written alone under its own savepoint,
  * so only the failing ones are left out. WRITE answers each write's record and change entry as
- * of that write; the change rows are written in the round trip that commits
- * (pg_commit_case_changes). */
+ * of that write; the change rows (the case's, and those of its evaluations and adoptions
+ * whose visibility a change of lead or partners changed) are written in the round trip that
+ * commits (pg_commit_case_changes). */
 #include "storage/postgres/pg_internal.h"
 
 #include <inttypes.h>
@@ -45,7 +46,8 @@ const char pg_case_check_sql[] =
 
 enum { CK_I, CK_VERSION, CK_ORG, CK_EXT, CK_LEAD, CK_PARTNER, CK_INSPIRED, CK_TAKEN };
 
-/* The organisations of a write: its lead, then its partners as given. */
+/* The organisations of a write: its lead, then its partners as given (pg_case_changes_sql
+ * takes the first for the lead). */
 #define W_ORGS "(ARRAY[w.org] || ARRAY(SELECT jsonb_array_elements_text(w.partners)))"
 
 /* $1: the writes [{i, kind, id, org, ext, doc, partners, changed}] whose checks passed, $2 the

@@ -27,31 +27,38 @@ static const char LOCK_SQL[] = "SELECT pg_advisory_xact_lock(7165061175831981671
     "INSERT INTO changes (type, object_id, case_id, action, version, public_before, orgs_before,"  \
     " public_after, orgs_after)"
 
-/* $1: the entries (see pg_commit_case_changes). The case's row, then, when its publication
- * changed (only a transition does that), one row for each published evaluation and each
- * adoption of it: their visibility follows the case's publication, with the case's
- * organisations (what a published evaluation or any adoption is visible to). What an entry
- * leaves out (null) is read from the case as this transaction left it. The ORDER BY keeps the
- * subquery whole, so the seqs are drawn in that order. */
+/* $1: the entries (see pg_commit_case_changes). Per entry, the case's row, then one row for
+ * each evaluation and adoption of the case whose visibility differs between the case as it
+ * was before the entry's write (public_before, orgs_before) and after it (public_after,
+ * orgs_after): a transition that changes the case's publication, or an update that changes
+ * its lead or partners. What an entry leaves out (null) is read from the case as this
+ * transaction left it. A published evaluation and any adoption are visible as the case is
+ * (public with it, to its lead and partners); any other evaluation only to the case's lead,
+ * the first of the case's organisations (PG_CASE_ORGS and W_ORGS of case_writes.c put it
+ * first). Organisations are compared as sets, so a reordering of partners is no change. A
+ * child's row keeps its version. The ORDER BY keeps the subquery whole, so the seqs are drawn
+ * in that order: per entry the case, then its evaluations, then its adoptions, each by id. */
 /* clang-format off */
 const char pg_case_changes_sql[] =
     "WITH v AS (SELECT w.i, w.action, c.id, COALESCE(w.version, c.version) AS version,"
-    " w.public_before, COALESCE(w.orgs_before, " PG_CASE_ORGS("c") ") AS orgs_before,"
-    " COALESCE(w.public_after, c.status = 'published') AS pub,"
-    " COALESCE(w.orgs_after, " PG_CASE_ORGS("c") ") AS orgs"
+    " w.public_before AS pb, COALESCE(w.orgs_before, " PG_CASE_ORGS("c") ") AS ob,"
+    " COALESCE(w.public_after, c.status = 'published') AS pa,"
+    " COALESCE(w.orgs_after, " PG_CASE_ORGS("c") ") AS oa"
     " FROM jsonb_to_recordset($1::jsonb) AS w(i integer, id text, action text, version bigint,"
     " public_before boolean, orgs_before text[], public_after boolean, orgs_after text[])"
     " JOIN cases c ON c.id = w.id) " INSERT_CHANGES
     " SELECT x.type, x.object_id, x.case_id, x.action, x.version, x.pb, x.ob, x.pa, x.oa FROM ("
     "SELECT v.i, 0 AS k, v.id AS sort, 'case' AS type, v.id AS object_id, v.id AS case_id,"
-    " v.action, v.version, v.public_before AS pb, v.orgs_before AS ob, v.pub AS pa, v.orgs AS oa"
-    " FROM v"
-    " UNION ALL SELECT v.i, 1, e.id, 'evaluation', e.id, v.id, 'updated', e.version,"
-    " v.public_before, v.orgs, v.pub, v.orgs FROM v JOIN evaluations e ON e.case_id = v.id"
-    " AND e.status = 'published' WHERE v.pub <> v.public_before"
-    " UNION ALL SELECT v.i, 2, a.id, 'adoption', a.id, v.id, 'updated', a.version,"
-    " v.public_before, v.orgs, v.pub, v.orgs FROM v JOIN adoptions a ON a.case_id = v.id"
-    " WHERE v.pub <> v.public_before) x ORDER BY x.i, x.k, x.sort";
+    " v.action, v.version, v.pb, v.ob, v.pa, v.oa FROM v"
+    " UNION ALL SELECT v.i, o.k, o.id, o.type, o.id, v.id, 'updated', o.version,"
+    " v.pb AND o.shared, CASE WHEN o.shared THEN v.ob ELSE v.ob[1:1] END,"
+    " v.pa AND o.shared, CASE WHEN o.shared THEN v.oa ELSE v.oa[1:1] END"
+    " FROM v CROSS JOIN LATERAL (SELECT 1 AS k, e.id, 'evaluation' AS type, e.version,"
+    " e.status = 'published' AS shared FROM evaluations e WHERE e.case_id = v.id"
+    " UNION ALL SELECT 2, a.id, 'adoption', a.version, true FROM adoptions a"
+    " WHERE a.case_id = v.id) o) x"
+    " WHERE x.k = 0 OR x.pb IS DISTINCT FROM x.pa OR NOT (x.ob @> x.oa AND x.oa @> x.ob)"
+    " ORDER BY x.i, x.k, x.sort";
 /* clang-format on */
 
 /* Who may see an evaluation of case `c` whose status is `s` (NULL: it does not exist). */

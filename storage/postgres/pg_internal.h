@@ -196,10 +196,11 @@ int pg_actor_text(char **out, const struct coi_actor *actor);
 
 /* Case writes: `entries` is a JSON array of {i (order), id, action, public_before, orgs_before,
  * and optionally version, public_after, orgs_after} (visibility as in storage.h; orgs as
- * arrays); what an entry leaves out or sets to null is read from the case as the transaction
- * left it. Rows for the evaluations and adoptions of a case whose publication changed are
- * added. `read` (may be NULL) runs first in the same round trip; its result goes to *read_out
- * (caller PQclears). */
+ * arrays, the lead first); what an entry leaves out or sets to null is read from the case as
+ * the transaction left it. Each entry's case row is followed by an "updated" row for each
+ * evaluation and adoption of the case whose visibility differs between the entry's before and
+ * after (its publication changed, or its lead or partners). `read` (may be NULL) runs first in the
+ * same round trip; its result goes to *read_out (caller PQclears). */
 int pg_commit_case_changes(PGconn *conn, const struct pg_statement *read, PGresult **read_out,
                            const char *entries);
 

@@ -279,7 +279,8 @@ int sqlite_case_update_in(sqlite3 *db, json_t **out, const char *id, const json_
                                      .to = status,
                                      .changed_fields = changed_fields};
     if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) == COI_OK &&
-        (rc = sqlite_change_append(db, COI_CHANGE_CASE, id, "updated", now, &before)) == COI_OK)
+        (rc = sqlite_change_append(db, COI_CHANGE_CASE, id, "updated", now, &before)) == COI_OK &&
+        (rc = sqlite_change_cascade(db, id, now, &before)) == COI_OK)
         rc = sqlite_case_read(db, out, id);
 out:
     sqlite_visibility_free(&before);
@@ -361,7 +362,8 @@ int sqlite_case_transition(struct coi_storage *s, json_t **out, const char *id, 
     if ((rc = sqlite_history_append(db, HISTORY_SQL, &e)) != COI_OK ||
         (rc = sqlite_change_append(db, COI_CHANGE_CASE, id, "transition", now, &before)) !=
             COI_OK ||
-        (publication_changes(status, to) && (rc = sqlite_change_cascade(db, id, now)) != COI_OK))
+        (publication_changes(status, to) &&
+         (rc = sqlite_change_cascade(db, id, now, &before)) != COI_OK))
         goto out;
     rc = sqlite_case_read(db, &record, id);
 out:

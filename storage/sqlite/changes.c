@@ -15,17 +15,19 @@
     "(SELECT json_group_array(m.code) FROM (SELECT c.organisation_code AS code"                    \
     " UNION ALL SELECT p.organisation_code FROM case_partners p WHERE p.case_id = c.id) m)"
 
-/* Per type, the visibility of object ?1: case id, version, public (0/1), orgs. The rule of
- * auth/policy.c: an evaluation is public when it and its case are published, and seen by the
- * case's partners only when published; an adoption goes with its case. */
+/* Per type, the visibility of object ?1: case id, version, public (0/1), orgs, the case's
+ * lead. The rule of auth/policy.c: an evaluation is public when it and its case are published,
+ * and seen by the case's partners only when published; an adoption goes with its case. */
 static const char CASE_VISIBILITY_SQL[] =
-    "SELECT c.id, c.version, c.status = 'published', " CASE_ORGS " FROM cases c WHERE c.id = ?1";
+    "SELECT c.id, c.version, c.status = 'published', " CASE_ORGS ", c.organisation_code"
+    " FROM cases c WHERE c.id = ?1";
 static const char EVALUATION_VISIBILITY_SQL[] =
     "SELECT e.case_id, e.version, e.status = 'published' AND c.status = 'published',"
     " CASE WHEN e.status = 'published' THEN " CASE_ORGS " ELSE json_array(c.organisation_code)"
-    " END FROM evaluations e JOIN cases c ON c.id = e.case_id WHERE e.id = ?1";
+    " END, c.organisation_code FROM evaluations e JOIN cases c ON c.id = e.case_id"
+    " WHERE e.id = ?1";
 static const char ADOPTION_VISIBILITY_SQL[] =
-    "SELECT a.case_id, a.version, c.status = 'published', " CASE_ORGS
+    "SELECT a.case_id, a.version, c.status = 'published', " CASE_ORGS ", c.organisation_code"
     " FROM adoptions a JOIN cases c ON c.id = a.case_id WHERE a.id = ?1";
 
 static const char INSERT_SQL[] =
@@ -34,18 +36,30 @@ static const char INSERT_SQL[] =
     " VALUES (coalesce(?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10)";
 
-/* Case ?1 has just become public or stopped being public: its published evaluations and all
- * its adoptions change public with it (their orgs, the case's lead and partners, do not). */
+/* Whether JSON arrays `a` and `b` hold different sets of values. */
+#define DIFFERENT_SETS(a, b)                                                                       \
+    "(EXISTS (SELECT value FROM json_each(" a ") EXCEPT SELECT value FROM json_each(" b "))"       \
+    " OR EXISTS (SELECT value FROM json_each(" b ") EXCEPT SELECT value FROM json_each(" a ")))"
+
+/* Case ?1 was written at ?2 (NULL: now); before the write it was public ?3 (0/1) to orgs ?4
+ * (JSON array) led by ?5. An "updated" row for each evaluation and adoption of it whose
+ * visibility differs between then and now: a published evaluation and any adoption are
+ * visible as the case is (public with it, to its lead and partners), any other evaluation
+ * only to the case's lead. Evaluations, then adoptions, each by id; versions unchanged. */
 static const char CASCADE_SQL[] =
-    "WITH v AS (SELECT c.status = 'published' AS pub, " CASE_ORGS " AS orgs"
-    "           FROM cases c WHERE c.id = ?1)"
+    "WITH v AS (SELECT ?3 AS pb, ?4 AS ob, json_array(?5) AS lb, c.status = 'published' AS pa,"
+    " " CASE_ORGS " AS oa, json_array(c.organisation_code) AS la FROM cases c WHERE c.id = ?1),"
+    " x AS (SELECT o.k, o.t, o.id, o.version, v.pb AND o.shared AS pb,"
+    " CASE WHEN o.shared THEN v.ob ELSE v.lb END AS ob, v.pa AND o.shared AS pa,"
+    " CASE WHEN o.shared THEN v.oa ELSE v.la END AS oa"
+    " FROM v, (SELECT 0 AS k, 'evaluation' AS t, id, version, status = 'published' AS shared"
+    " FROM evaluations WHERE case_id = ?1"
+    " UNION ALL SELECT 1, 'adoption', id, version, 1 FROM adoptions WHERE case_id = ?1) o)"
     " INSERT INTO changes (at, type, object_id, case_id, action, version, public_before,"
     " orgs_before, public_after, orgs_after)"
-    " SELECT ?2, o.t, o.id, ?1, 'updated', o.version, NOT v.pub, v.orgs, v.pub, v.orgs"
-    " FROM v, (SELECT 0 AS k, 'evaluation' AS t, id, version FROM evaluations"
-    "          WHERE case_id = ?1 AND status = 'published'"
-    "          UNION ALL SELECT 1, 'adoption', id, version FROM adoptions WHERE case_id = ?1) o"
-    " ORDER BY o.k, o.id";
+    " SELECT coalesce(?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), x.t, x.id, ?1, 'updated',"
+    " x.version, x.pb, x.ob, x.pa, x.oa FROM x"
+    " WHERE x.pb <> x.pa OR " DIFFERENT_SETS("x.ob", "x.oa") " ORDER BY x.k, x.id";
 
 /* Whether the viewer (?1 see_all, ?2 viewer_org) may see a change's object before / after it. */
 #define SEES_BEFORE                                                                                \
@@ -74,7 +88,8 @@ static const char *type_name(unsigned type)
 void sqlite_visibility_free(struct sqlite_visibility *v)
 {
     free(v->orgs);
-    v->orgs = NULL;
+    free(v->lead);
+    v->orgs = v->lead = NULL;
 }
 
 int sqlite_visibility_read(sqlite3 *db, unsigned type, const char *id,
@@ -93,12 +108,14 @@ int sqlite_visibility_read(sqlite3 *db, unsigned type, const char *id,
     step = sqlite3_step(stmt);
     if (step == SQLITE_ROW) {
         const char *orgs = (const char *)sqlite3_column_text(stmt, 3);
+        const char *lead = (const char *)sqlite3_column_text(stmt, 4);
         out->found = 1;
         snprintf(out->case_id, sizeof out->case_id, "%s",
                  (const char *)sqlite3_column_text(stmt, 0));
         out->version = sqlite3_column_int64(stmt, 1);
         out->is_public = sqlite3_column_int(stmt, 2);
-        if ((out->orgs = strdup(orgs != NULL ? orgs : "[]")) == NULL)
+        if ((out->orgs = strdup(orgs != NULL ? orgs : "[]")) == NULL ||
+            (out->lead = strdup(lead != NULL ? lead : "")) == NULL)
             rc = coi_error_set(COI_ENOMEM, NULL, "out of memory");
     } else if (step != SQLITE_DONE) {
         rc = sqlite_fail(db, step, NULL, "cannot read who may see the object");
@@ -135,13 +152,18 @@ out:
     return rc;
 }
 
-int sqlite_change_cascade(sqlite3 *db, const char *case_id, const char *at)
+int sqlite_change_cascade(sqlite3 *db, const char *case_id, const char *at,
+                          const struct sqlite_visibility *before)
 {
     sqlite3_stmt *stmt = NULL;
     const char *params[] = {case_id, at};
     int rc = sqlite_prepare(db, &stmt, CASCADE_SQL);
-    if (rc == COI_OK && (rc = sqlite_bind_texts(db, stmt, params, 2)) == COI_OK)
+    if (rc == COI_OK && (rc = sqlite_bind_texts(db, stmt, params, 2)) == COI_OK) {
+        sqlite3_bind_int(stmt, 3, before->found && before->is_public);
+        sqlite3_bind_text(stmt, 4, before->orgs != NULL ? before->orgs : "[]", -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 5, before->lead, -1, SQLITE_STATIC);
         rc = sqlite_step_done(db, stmt, NULL, "cannot record the changes of the case's objects");
+    }
     sqlite3_finalize(stmt);
     return rc;
 }

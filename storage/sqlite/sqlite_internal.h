@@ -152,13 +152,15 @@ int sqlite_history_read(sqlite3 *db, json_t **out, const char *sql, const char *
 
 /* Who may see an object of the change feed (changes.c), read inside the caller's transaction
  * before and after a write. `found` is 0 when the object does not exist (before a create,
- * after a delete): nothing sees it then. `orgs` is a JSON array text (owned, NULL = "[]"). */
+ * after a delete): nothing sees it then. `orgs` is a JSON array text (owned, NULL = "[]");
+ * `lead` the lead organisation of the object's case (owned, NULL when not found). */
 struct sqlite_visibility {
     int found;
     char case_id[40];
     int64_t version;
     int is_public;
     char *orgs;
+    char *lead;
 };
 
 /* Reads the visibility of object `id` of `type` (a COI_CHANGE_* bit) into *out (free it with
@@ -174,9 +176,12 @@ void sqlite_visibility_free(struct sqlite_visibility *v);
 int sqlite_change_append(sqlite3 *db, unsigned type, const char *id, const char *action,
                          const char *at, const struct sqlite_visibility *before);
 
-/* After a transition of case `case_id` that changed whether it is published: one "updated"
- * row for each of its evaluations and adoptions whose visibility changed with it. */
-int sqlite_change_cascade(sqlite3 *db, const char *case_id, const char *at);
+/* After a write of case `case_id` (an update, or a transition that changed whether it is
+ * published) and its own change row: one "updated" row for each of its evaluations and
+ * adoptions whose visibility differs between `before` (what sqlite_visibility_read gave for
+ * the case before the write) and the case as it is now. `at` as for sqlite_change_append. */
+int sqlite_change_cascade(sqlite3 *db, const char *case_id, const char *at,
+                          const struct sqlite_visibility *before);
 
 /* case_create and case_update inside a transaction the caller owns (case_writes.c): the same
  * checks, history and change row; *out is the record written (new reference). On failure the

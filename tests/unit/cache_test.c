@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/cache.h"
 #include "tests/unit/test.h"
@@ -17,9 +18,13 @@ TEST(cache_returns_what_was_put_until_its_tag_is_evicted)
 {
     cache_configure(1 << 20);
     uint64_t g = cache_generation();
-    CHECK_INT(cache_put("c1|public", "c1", "{\"id\":1}", 8, "\"abc\"", g), 1);
-    CHECK_INT(cache_put("c1|all", "c1", "{\"id\":1,\"x\":2}", 14, "\"def\"", g), 1);
-    CHECK_INT(cache_put("c2|public", "c2", "{}", 2, "\"x\"", g), 1);
+    CHECK_INT(
+        cache_put("c1|public", "c1", "{\"id\":1}", 8, &(struct cache_meta){.etag = "\"abc\""}, g),
+        1);
+    CHECK_INT(cache_put("c1|all", "c1", "{\"id\":1,\"x\":2}", 14,
+                        &(struct cache_meta){.etag = "\"def\""}, g),
+              1);
+    CHECK_INT(cache_put("c2|public", "c2", "{}", 2, &(struct cache_meta){.etag = "\"x\""}, g), 1);
     struct cache_entry *e = cache_get("c1|public");
     CHECK(e != NULL);
     if (e != NULL) {
@@ -43,9 +48,12 @@ TEST(cache_refuses_a_put_read_before_an_eviction)
     cache_configure(1 << 20);
     uint64_t before = cache_generation();
     cache_evict_tag("other"); /* any change seen between the read and the put */
-    CHECK_INT(cache_put("c1|public", "c1", "old", 3, "\"o\"", before), 0);
+    CHECK_INT(cache_put("c1|public", "c1", "old", 3, &(struct cache_meta){.etag = "\"o\""}, before),
+              0);
     CHECK_INT(stored("c1|public"), 0);
-    CHECK_INT(cache_put("c1|public", "c1", "new", 3, "\"n\"", cache_generation()), 1);
+    CHECK_INT(cache_put("c1|public", "c1", "new", 3, &(struct cache_meta){.etag = "\"n\""},
+                        cache_generation()),
+              1);
     CHECK_INT(stored("c1|public"), 1);
     cache_configure(0);
 }
@@ -59,7 +67,8 @@ TEST(cache_stays_within_its_bound_dropping_the_least_recently_used)
     for (int i = 0; i < 2000; i++) {
         snprintf(tag, sizeof tag, "c%d", i);
         snprintf(key, sizeof key, "c%d|public", i);
-        cache_put(key, tag, body, sizeof body, "\"e\"", cache_generation());
+        cache_put(key, tag, body, sizeof body, &(struct cache_meta){.etag = "\"e\""},
+                  cache_generation());
     }
     cache_stats(&entries, &bytes);
     CHECK(bytes <= 256 * 1024);
@@ -68,18 +77,25 @@ TEST(cache_stays_within_its_bound_dropping_the_least_recently_used)
     CHECK_INT(stored("c0|public"), 0);
     /* An entry larger than an eighth of its shard is not kept at all. */
     static char big[4096];
-    CHECK_INT(cache_put("c5000|public", "c5000", big, sizeof big, "\"b\"", cache_generation()),
+    CHECK_INT(cache_put("c5000|public", "c5000", big, sizeof big,
+                        &(struct cache_meta){.etag = "\"b\""}, cache_generation()),
               0);
     cache_configure(0);
-    CHECK_INT(cache_put("c1|public", "c1", "x", 1, "\"x\"", cache_generation()), 0);
+    CHECK_INT(cache_put("c1|public", "c1", "x", 1, &(struct cache_meta){.etag = "\"x\""},
+                        cache_generation()),
+              0);
     CHECK(cache_get("c1|public") == NULL);
 }
 
 TEST(cache_refuses_a_key_that_does_not_start_with_its_tag)
 {
     cache_configure(1 << 20);
-    CHECK_INT(cache_put("c1|public", "c2", "x", 1, "\"x\"", cache_generation()), 0);
-    CHECK_INT(cache_put("c1public", "c1", "x", 1, "\"x\"", cache_generation()), 0);
+    CHECK_INT(cache_put("c1|public", "c2", "x", 1, &(struct cache_meta){.etag = "\"x\""},
+                        cache_generation()),
+              0);
+    CHECK_INT(cache_put("c1public", "c1", "x", 1, &(struct cache_meta){.etag = "\"x\""},
+                        cache_generation()),
+              0);
     cache_configure(0);
 }
 
@@ -94,7 +110,8 @@ static void *hammer(void *arg)
         if (i % 5 == 0)
             cache_evict_tag(tag);
         else if (i % 2 == 0)
-            cache_put(key, tag, "body", 4, "\"e\"", cache_generation());
+            cache_put(key, tag, "body", 4, &(struct cache_meta){.etag = "\"e\""},
+                      cache_generation());
         else
             cache_release(cache_get(key));
     }
@@ -117,4 +134,22 @@ TEST(cache_survives_concurrent_readers_writers_and_evictions)
     cache_stats(&entries, &bytes);
     CHECK_INT(entries, 0);
     CHECK_INT(bytes, 0);
+}
+
+TEST(cache_forgets_an_entry_after_its_time_and_keeps_its_link)
+{
+    cache_configure(1 << 20);
+    struct cache_meta meta = {.link = "</v1/cases?cursor=x>; rel=\"next\"", .ttl_ms = 50};
+    CHECK_INT(cache_put("lists|a", "lists", "[]", 2, &meta, cache_generation()), 1);
+    struct cache_entry *e = cache_get("lists|a");
+    CHECK(e != NULL);
+    if (e != NULL) {
+        CHECK_STR(e->link, meta.link);
+        CHECK_STR(e->etag, "");
+    }
+    cache_release(e);
+    struct timespec pause = {0, 80 * 1000000L};
+    nanosleep(&pause, NULL);
+    CHECK_INT(stored("lists|a"), 0);
+    cache_configure(0);
 }

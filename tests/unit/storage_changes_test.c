@@ -71,13 +71,15 @@ static json_t *feed_page(struct coi_storage *s, const struct coi_change_query *q
     return out;
 }
 
-/* The whole feed of the `types` (0: all) for one viewer (`org` NULL: the public, "*":
- * see_all), read three at a time, as "name.action" words (with "/version" when `versions`). */
-static void feed_text(struct coi_storage *s, const struct names *nm, const char *org,
-                      unsigned types, int versions, char *out, size_t size)
+/* The feed after seq `after` of the `types` (0: all) for one viewer (`org` NULL: the public,
+ * "*": see_all), read three at a time, as "name.action" words (with "/version" when
+ * `versions`). */
+static void feed_text_after(struct coi_storage *s, const struct names *nm, const char *org,
+                            int64_t after, unsigned types, int versions, char *out, size_t size)
 {
     struct coi_change_query q = {.see_all = org != NULL && strcmp(org, "*") == 0,
                                  .viewer_org = org != NULL && strcmp(org, "*") != 0 ? org : NULL,
+                                 .after_seq = after,
                                  .types = types,
                                  .limit = 3};
     size_t used = 0, i;
@@ -106,6 +108,19 @@ static void feed_text(struct coi_storage *s, const struct names *nm, const char 
     }
 }
 
+/* The whole feed (see feed_text_after). */
+static void feed_text(struct coi_storage *s, const struct names *nm, const char *org,
+                      unsigned types, int versions, char *out, size_t size)
+{
+    feed_text_after(s, nm, org, 0, types, versions, out, size);
+}
+
+#define FEED_AFTER(org, after, expected)                                                           \
+    do {                                                                                           \
+        char got_[1024];                                                                           \
+        feed_text_after(s, &nm, (org), (after), 0, 0, got_, sizeof got_);                          \
+        CHECK_STR(got_, (expected));                                                               \
+    } while (0)
 #define FEED(org, types, expected)                                                                 \
     do {                                                                                           \
         char got_[1024];                                                                           \
@@ -212,28 +227,29 @@ STORAGE_TEST(storage_changes_show_each_viewer_what_it_saw_with_removed_and_delet
     CHECK_INT(s->evaluation_delete(s, field(e1, "id"), -1), COI_OK);
 
     const char *all = "c1.created e1.created e2.created e2.transition c1.transition e2.updated"
-                      " a1.created c1.transition e2.updated a1.updated c1.updated e1.deleted";
+                      " a1.created c1.transition e2.updated a1.updated c1.updated e2.updated"
+                      " a1.updated e1.deleted";
     FEED("*", 0, all);
     FEED("0101", 0, all);
     FEED("0851", 0,
          "c1.created e2.transition c1.transition e2.updated a1.created c1.transition e2.updated"
-         " a1.updated c1.removed");
+         " a1.updated c1.removed e2.removed a1.removed");
     FEED(NULL, 0, "c1.transition e2.updated a1.created c1.removed e2.removed a1.removed");
     FEED("0461", 0, "c1.transition e2.updated a1.created c1.removed e2.removed a1.removed");
     FEED("0751", 0, "c1.transition e2.updated a1.created c1.removed e2.removed a1.removed");
 
     /* the types filter, alone and with visibility */
     FEED("*", COI_CHANGE_EVALUATION,
-         "e1.created e2.created e2.transition e2.updated e2.updated e1.deleted");
+         "e1.created e2.created e2.transition e2.updated e2.updated e2.updated e1.deleted");
     FEED(NULL, COI_CHANGE_CASE | COI_CHANGE_ADOPTION,
          "c1.transition a1.created c1.removed a1.removed");
-    FEED("0851", COI_CHANGE_ADOPTION, "a1.created a1.updated");
+    FEED("0851", COI_CHANGE_ADOPTION, "a1.created a1.updated a1.removed");
 
     /* a child's row keeps its version: only its visibility changed */
     char got[1024];
     feed_text(s, &nm, "*", COI_CHANGE_EVALUATION | COI_CHANGE_ADOPTION, 1, got, sizeof got);
     CHECK_STR(got, "e1.created/1 e2.created/1 e2.transition/2 e2.updated/2 a1.created/1"
-                   " e2.updated/2 a1.updated/1 e1.deleted/1");
+                   " e2.updated/2 a1.updated/1 e2.updated/2 a1.updated/1 e1.deleted/1");
     json_decref(e1);
     json_decref(e2);
     json_decref(a1);
@@ -409,6 +425,103 @@ static void check_op(const struct coi_case_write *op, int rc, const char *field_
                   field_name ? field_name : "");
 }
 #define CHECK_OP(op, rc, field) check_op(&(op), (rc), (field), __LINE__)
+
+/* Updates case `id` to lead `org` with `partners` (space-separated; NULL: none) and `title`,
+ * at any version. The feed's head before the update. */
+static int64_t case_set(struct coi_storage *s, const char *id, const char *org,
+                        const char *partners, const char *title)
+{
+    json_t *in = case_new(org, NULL, partners, title), *out = NULL;
+    int64_t head = -1;
+
+    CHECK_INT(s->change_head(s, &head), COI_OK);
+    CHECK_INT(s->case_update(s, &out, id, in, -1, &TEST_ACTOR, NULL), COI_OK);
+    json_decref(out);
+    json_decref(in);
+    return head;
+}
+
+/* Lead 0101 of a published case c1 with a published evaluation e1, a draft evaluation e2 and
+ * adoptions a1 (by 0461) and a2 (by 0751). An update that changes the lead or the partners
+ * records, after the case's row, a row for each child whose visibility it changed: the
+ * published evaluation and the adoptions go with the case's organisations, the draft
+ * evaluation only with its lead. */
+STORAGE_TEST(storage_changes_a_change_of_lead_or_partners_records_the_children_it_changes)
+{
+    struct names nm = {0};
+    json_t *c, *e1, *e2, *a1, *a2, *ein = evaluation_new("Effekt", "survey", 2, "internal");
+    char got[1024];
+    int64_t start;
+    NEEDS(change_list);
+    NEEDS(change_head);
+    NEEDS(case_write_batch);
+
+    c = case_make(s, "0101", NULL, "published", NULL);
+    name_it(&nm, c, "c1");
+    if (c == NULL)
+        goto out;
+    const char *id = field(c, "id");
+    e1 = evaluation_add(s, id, ein, "published");
+    e2 = evaluation_add(s, id, ein, NULL);
+    a1 = adopt(s, id, "0461");
+    a2 = adopt(s, id, "0751");
+    name_it(&nm, e1, "e1");
+    name_it(&nm, e2, "e2");
+    name_it(&nm, a1, "a1");
+    name_it(&nm, a2, "a2");
+
+    /* partners added: they now see the published evaluation and the adoptions as partners
+     * (the draft evaluation stays the lead's); a child's row keeps its version */
+    start = case_set(s, id, "0101", "0851 1084", "Uden titel");
+    FEED_AFTER("*", start, "c1.updated e1.updated a1.updated a2.updated");
+    FEED_AFTER("0851", start, "c1.updated e1.updated a1.updated a2.updated");
+    FEED_AFTER("1084", start, "c1.updated e1.updated a1.updated a2.updated");
+    feed_text_after(s, &nm, "*", start, COI_CHANGE_EVALUATION | COI_CHANGE_ADOPTION, 1, got,
+                    sizeof got);
+    CHECK_STR(got, "e1.updated/2 a1.updated/1 a2.updated/1");
+
+    /* neither lead nor partners changed (another title, the partners in another order): the
+     * case's row only */
+    start = case_set(s, id, "0101", "1084 0851", "Ny titel");
+    FEED_AFTER("*", start, "c1.updated");
+
+    /* archived, then a partner taken off: the children leave its view with the case */
+    case_move(s, id, "archived");
+    start = case_set(s, id, "0101", "1084", "Ny titel");
+    FEED_AFTER("*", start, "c1.updated e1.updated a1.updated a2.updated");
+    FEED_AFTER("0851", start, "c1.removed e1.removed a1.removed a2.removed");
+    FEED_AFTER("1084", start, "c1.updated e1.updated a1.updated a2.updated");
+    FEED_AFTER(NULL, start, "");
+
+    /* another lead: the draft evaluation changes hands too */
+    start = case_set(s, id, "0147", "1084", "Ny titel");
+    FEED_AFTER("*", start, "c1.updated e1.updated e2.updated a1.updated a2.updated");
+    FEED_AFTER("0101", start, "c1.removed e1.removed e2.removed a1.removed a2.removed");
+    FEED_AFTER("0147", start, "c1.updated e1.updated e2.updated a1.updated a2.updated");
+    FEED_AFTER("1084", start, "c1.updated e1.updated a1.updated a2.updated");
+
+    /* each write of a batch, with the visibility as of that write */
+    json_t *in[2] = {case_new("0147", NULL, "1084 0851", "Ny titel"),
+                     case_new("0147", NULL, "1084 0851", "Batch")};
+    struct coi_case_write ops[2] = {op_update(id, in[0], -1), op_update(id, in[1], -1)};
+    CHECK_INT(s->change_head(s, &start), COI_OK);
+    CHECK_INT(s->case_write_batch(s, ops, 2, &TEST_ACTOR), COI_OK);
+    CHECK_OP(ops[0], COI_OK, NULL);
+    CHECK_OP(ops[1], COI_OK, NULL);
+    FEED_AFTER("*", start, "c1.updated e1.updated a1.updated a2.updated c1.updated");
+    FEED_AFTER("0851", start, "c1.updated e1.updated a1.updated a2.updated c1.updated");
+    for (int i = 0; i < 2; i++) {
+        json_decref(ops[i].out);
+        json_decref(in[i]);
+    }
+    json_decref(e1);
+    json_decref(e2);
+    json_decref(a1);
+    json_decref(a2);
+out:
+    json_decref(c);
+    json_decref(ein);
+}
 
 STORAGE_TEST(storage_case_write_batch_keeps_the_good_writes_and_nothing_of_the_bad)
 {

@@ -107,13 +107,18 @@ function sleep(ms) {
  *                    TEST_SECRET of ./jwt.mjs unless given here; a key whose value is
  *                    undefined is removed (COI_JWT_SECRET: undefined for a public-key server)
  *   options.pgHost, options.pgPort  the PostgreSQL cluster to create the database on
+ *   options.database  share this database URL (another server's `database`) instead
  * Returns {url, backend, database, proc, stderr(), stdout(), kill(signal), stop()}:
  *   stop() sends SIGTERM, waits for the exit and asserts exit code 0 (a sanitizer report makes
  *   it non-zero), then removes the database. kill(signal) sends a signal and resolves the exit.
  */
 export async function startServer(options = {}) {
   const backend = options.backend ?? testBackend();
-  const database = await createDatabase(backend, options);
+  // options.database: the database URL of a running server, to start a second process on the
+  // same data (the first server's stop() removes it).
+  const database = options.database
+    ? { url: options.database, cleanup: async () => {} }
+    : await createDatabase(backend, options);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# The batch upsert benchmark of issue 7 (`make bench-batch`): 100 000 generated cases pushed
+# through POST /v1/organisations/{code}/cases:batch in batches of 1000, against the target
+# "under 20 s, and the service's resident memory under 64 MB while doing it".
+#
+# For each number of parallel streams in BENCH_BATCH_CONCURRENCY, on a fresh database of a
+# throwaway PostgreSQL 15 cluster (scripts/pg-cluster.sh, schema by `coi migrate`) and a fresh
+# release server (COI_LOG_LEVEL=warn, an editor token):
+#   create     bench/batch_push.mjs generates the cases (deterministic Danish cases of ten lead
+#              municipalities, one lead per batch; see its header), then pushes them and times
+#              the whole push while sampling the server's VmRSS every 50 ms; every item must
+#              come back `created`; the database must then hold exactly that many cases, each
+#              with one history entry and one change-feed entry;
+#   unchanged  the same bodies again: every item must come back `unchanged`, and neither
+#              case_history nor the change feed may gain a row.
+# A table goes to stdout, the figures to bench/results/batch-latest.json.
+#
+# BENCH_BATCH_CONCURRENCY ("1") parallel streams, a list runs each ("1 2"); BENCH_BATCH_FORMAT
+# (ndjson) or json (arrays); BENCH_BATCH_CASES (100000); BENCH_BATCH_SIZE (1000);
+# BENCH_BATCH_DURABLE (0): 1 turns fsync, full_page_writes and synchronous_commit back on (the
+# throwaway cluster runs without them, as for the tests and the other benchmarks);
+# COI_DB_POOL_SIZE (8); COI_BIN (build/coi) a release build.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+coi=${COI_BIN:-build/coi}
+cases=${BENCH_BATCH_CASES:-100000}
+batch_size=${BENCH_BATCH_SIZE:-1000}
+format=${BENCH_BATCH_FORMAT:-ndjson}
+concurrencies=${BENCH_BATCH_CONCURRENCY:-1}
+durable=${BENCH_BATCH_DURABLE:-0}
+pool=${COI_DB_POOL_SIZE:-8}
+target_seconds=20
+target_rss_mb=64
+results=bench/results/batch-latest.json
+
+concurrencies=${concurrencies//,/ }
+for v in cases batch_size pool; do
+    if ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
+        echo "bench/batch.sh: $v must be a positive integer, not '${!v}'" >&2
+        exit 2
+    fi
+done
+for c in $concurrencies; do
+    if ! [[ $c =~ ^[1-9][0-9]*$ ]]; then
+        echo "bench/batch.sh: BENCH_BATCH_CONCURRENCY holds positive integers, not '$c'" >&2
+        exit 2
+    fi
+done
+if [[ -z ${concurrencies// /} ]]; then
+    echo "bench/batch.sh: BENCH_BATCH_CONCURRENCY is empty" >&2
+    exit 2
+fi
+if [[ $format != ndjson && $format != json ]]; then
+    echo "bench/batch.sh: BENCH_BATCH_FORMAT must be ndjson or json, not '$format'" >&2
+    exit 2
+fi
+if [[ $durable != 0 && $durable != 1 ]]; then
+    echo "bench/batch.sh: BENCH_BATCH_DURABLE must be 0 or 1, not '$durable'" >&2
+    exit 2
+fi
+if [[ ! -x $coi ]]; then
+    echo "bench/batch.sh: no coi binary at $coi (make bench-batch builds it)" >&2
+    exit 1
+fi
+for tool in psql node python3 curl; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "bench/batch.sh: $tool is missing" >&2
+        exit 1
+    fi
+done
+
+started=$SECONDS
+work=$(mktemp -d)
+pgdir=$(mktemp -d) # its own folder: it is handed to the postgres user when root
+pgport=""
+server_pid=""
+
+stop_server() {
+    if [[ -n $server_pid ]]; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    fi
+}
+
+cleanup() {
+    stop_server
+    if [[ -n $pgport ]]; then
+        scripts/pg-cluster.sh stop "$pgdir" || true
+    fi
+    rm -rf "$work" "$pgdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step() {
+    printf '\n== %s [%ds]\n' "$1" $((SECONDS - started))
+}
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# psql_db DATABASE ARGS...: psql on a database of the cluster.
+psql_db() {
+    local db=$1
+    shift
+    PGAPPNAME=coi-bench psql -X -q -v ON_ERROR_STOP=1 -d "$(scripts/pg-cluster.sh url "$pgdir" "$pgport" "$db")" "$@"
+}
+
+# start_server DATABASE_URL: the release server on a free port; sets base and server_pid.
+start_server() {
+    local port i
+    port=$(free_port)
+    base="http://127.0.0.1:$port"
+    COI_LISTEN="127.0.0.1:$port" COI_DATABASE="$1" COI_DB_POOL_SIZE="$pool" COI_LOG_LEVEL=warn \
+        "$coi" serve >>"$work/serve.log" 2>&1 &
+    server_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        if curl -fs -o /dev/null "$base/healthz"; then
+            return 0
+        fi
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    cat "$work/serve.log" >&2
+    echo "bench/batch.sh: $coi serve did not start" >&2
+    exit 1
+}
+
+# counts DATABASE: "cases history changes" as three numbers.
+counts() {
+    psql_db "$1" -At -F ' ' -c "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_history),
+        (SELECT count(*) FROM changes)"
+}
+
+# expect WHAT GOT WANT: fails unless GOT equals WANT.
+expect() {
+    if [[ $2 != "$3" ]]; then
+        echo "bench/batch.sh: FAILED: $1: $2, expected $3" >&2
+        exit 1
+    fi
+    echo "  ok: $1 = $2"
+}
+
+step "coi binary"
+"$coi" --version
+echo "node $(node --version), $(psql --version)"
+
+step "PostgreSQL 15 cluster"
+pgport=$(free_port)
+scripts/pg-cluster.sh start "$pgdir" "$pgport"
+if ((durable)); then
+    psql_db postgres -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET full_page_writes = on" \
+        -c "ALTER SYSTEM SET synchronous_commit = on" -c "SELECT pg_reload_conf()" >/dev/null
+    sleep 0.5
+fi
+postmaster=$(head -n 1 "$pgdir/data/postmaster.pid")
+psql_db postgres -At -c "SELECT json_build_object('version', current_setting('server_version'),
+    'settings', (SELECT json_object_agg(name, setting || COALESCE(unit, '')) FROM pg_settings
+                 WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers',
+                                'wal_buffers', 'max_wal_size', 'checkpoint_timeout')))" \
+    >"$work/postgres.json"
+echo "cluster in $pgdir, port $pgport, postmaster $postmaster: $(cat "$work/postgres.json")"
+
+export COI_JWT_SECRET
+COI_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
+token=$("$coi" token --role editor --sub bench-batch --ttl 86400)
+
+push() { # push PASS CONCURRENCY
+    node bench/batch_push.mjs push --base "$base" --token "$token" --pid "$server_pid" \
+        --pg-pid "$postmaster" --pass "$1" --concurrency "$2" --cases "$cases" \
+        --batch-size "$batch_size" --format "$format" --out "$work/runs.jsonl"
+}
+
+checked=0
+for c in $concurrencies; do
+    db=coi_batch_c$c
+    step "concurrency $c: fresh database $db, migrate, serve (pool $pool)"
+    psql_db postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    url=$(scripts/pg-cluster.sh url "$pgdir" "$pgport" "$db")
+    COI_DATABASE="$url" "$coi" migrate
+    start_server "$url"
+    echo "coi $base (pid $server_pid): VmRSS $(awk '/VmRSS/ {print $2, $3}' "/proc/$server_pid/status") after start"
+
+    if ((!checked)) && [[ -d node_modules/ajv ]]; then
+        step "the generated items against the OpenAPI schema (CaseBatchItem)"
+        node bench/batch_push.mjs check --base "$base" --cases "$cases" --batch-size "$batch_size"
+        checked=1
+    fi
+
+    step "concurrency $c: push $cases cases in batches of $batch_size ($format): all new"
+    read -r n0 h0 f0 < <(counts "$db")
+    expect "cases before" "$n0" 0
+    push create "$c"
+    read -r n1 h1 f1 < <(counts "$db")
+    expect "cases in the database" "$n1" "$cases"
+    expect "case_history rows" "$h1" "$((h0 + cases))"
+    expect "change feed rows" "$f1" "$((f0 + cases))"
+
+    step "concurrency $c: the same $cases cases again: all unchanged"
+    push unchanged "$c"
+    read -r n2 h2 f2 < <(counts "$db")
+    expect "cases in the database" "$n2" "$cases"
+    expect "case_history rows (unchanged by the second push)" "$h2" "$h1"
+    expect "change feed rows (unchanged by the second push)" "$f2" "$f1"
+    psql_db "$db" -At -c "SELECT 'database ' || pg_size_pretty(pg_database_size(current_database()))
+        || ', cases table ' || pg_size_pretty(pg_total_relation_size('cases'))
+        || ', audit_log rows ' || (SELECT count(*) FROM audit_log)"
+
+    stop_server
+    psql_db postgres -c "DROP DATABASE $db"
+done
+
+step "results"
+if grep -qiE '"level": *"(warn|error)"|error' "$work/serve.log"; then
+    echo "the server logged warnings or errors:"
+    grep -iE '"level": *"(warn|error)"|error' "$work/serve.log" | head -n 20
+fi
+mkdir -p bench/results
+node --input-type=module - "$work/runs.jsonl" "$work/postgres.json" "$results" \
+    "$target_seconds" "$target_rss_mb" "$pool" <<'JS'
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+const [runsFile, pgFile, out, targetSeconds, targetRss, pool] = process.argv.slice(2);
+const runs = readFileSync(runsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+const target = { seconds: Number(targetSeconds), rss_mb: Number(targetRss) };
+const result = {
+  machine: {
+    cores: os.cpus().length,
+    model: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model,
+    memory_gb: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    load_average_1m: Number(os.loadavg()[0].toFixed(2)),
+    node: process.version,
+  },
+  postgres: JSON.parse(readFileSync(pgFile, 'utf8')),
+  coi_db_pool_size: Number(pool),
+  cases: runs[0].cases,
+  batch_size: runs[0].batch_size,
+  format: runs[0].format,
+  runs: runs.map((r) => ({
+    concurrency: r.concurrency,
+    pass: r.pass,
+    seconds: r.seconds,
+    cases_per_second: r.cases_per_second,
+    peak_rss_mb: r.peak_rss_mb,
+    vmhwm_mb: r.vmhwm_mb,
+    batch_ms: r.batch_ms,
+    cpu_seconds: r.cpu_seconds,
+    machine_busy_pct: r.machine_busy_pct,
+    results: r.results,
+    failed_requests: r.failed_requests,
+    meets_target: r.seconds < target.seconds && r.peak_rss_mb < target.rss_mb,
+  })),
+  target,
+  measured_at: new Date().toISOString(),
+};
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`${result.cases} cases, batches of ${result.batch_size} (${result.format}), ` +
+  `${result.machine.cores} x ${result.machine.model}, ${result.machine.memory_gb} GB; PostgreSQL ` +
+  `${result.postgres.version} (fsync ${result.postgres.settings.fsync}, synchronous_commit ` +
+  `${result.postgres.settings.synchronous_commit}); coi pool ${result.coi_db_pool_size}`);
+console.log('streams  pass        seconds  cases/s  batch p50/max ms  peak RSS MB  VmHWM MB  ' +
+  'CPU s coi/pg/client  busy  target (<20 s, <64 MB)');
+for (const r of result.runs) {
+  console.log(`${String(r.concurrency).padStart(7)}  ${r.pass.padEnd(10)}${String(r.seconds).padStart(8)}` +
+    `${String(r.cases_per_second).padStart(9)}  ${`${r.batch_ms.p50}/${r.batch_ms.max}`.padStart(16)}` +
+    `${String(r.peak_rss_mb).padStart(13)}${String(r.vmhwm_mb).padStart(10)}  ` +
+    `${`${r.cpu_seconds.coi}/${r.cpu_seconds.postgres}/${r.cpu_seconds.client}`.padStart(19)}` +
+    `${`${r.machine_busy_pct}%`.padStart(6)}  ${r.meets_target ? 'PASS' : 'MISS'}`);
+}
+JS
+echo "figures in $results; whole run $((SECONDS - started)) s"
