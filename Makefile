@@ -17,7 +17,7 @@ SRC := $(wildcard api/*.c auth/*.c storage/*.c storage/sqlite/*.c storage/postgr
 LIB_SRC := $(filter-out api/main.c,$(SRC))
 HDR := $(wildcard api/*.h auth/*.h storage/*.h storage/sqlite/*.h storage/postgres/*.h)
 UNIT_SRC := $(wildcard tests/unit/*.c)
-EMBED_INPUTS := $(wildcard migrations/*/*) openapi/openapi.yaml scripts/embed.py data/danish_public_bodies.csv
+EMBED_INPUTS := $(wildcard migrations/*/*) $(wildcard migrations/*/) openapi/openapi.yaml scripts/embed.py data/danish_public_bodies.csv
 GEN := $(BUILD)/gen/embedded.c
 
 .PHONY: build run test deps test-deps bench clean format lint-openapi

@@ -15,8 +15,9 @@
 //       VmHWM after the pass, go to FILE (one JSON line appended) with the CPU seconds the
 //       service, PostgreSQL (the postmaster and its children) and this client used.
 //   node bench/batch_push.mjs check [--cases N] [--batch-size B] [--leads ...] --base URL
+//       [--print n]
 //       Validates every generated item against the OpenAPI document's CaseBatchItem schema
-//       (Ajv, from the repository's dev dependencies).
+//       (Ajv, from the repository's dev dependencies); --print shows case n's item.
 //
 // Case n (1..N) goes in batch floor((n - 1) / B), whose lead organisation is leads[batch %
 // leads.length] (an editor may push for any organisation; one lead per batch, as the route
@@ -573,8 +574,14 @@ function rssSampler(pid, ms) {
   };
 }
 
+/** VmRSS and VmHWM of pid (null when the process is gone). */
 function status(pid) {
-  const text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    return { rss_kb: null, hwm_kb: null };
+  }
   const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN);
   return { rss_kb: kb('VmRSS'), hwm_kb: kb('VmHWM') };
 }
@@ -675,6 +682,11 @@ async function check(args) {
       for (const k of Object.keys(it)) fields.set(k, (fields.get(k) || 0) + 1);
     }
   }
+  if (args.print) {
+    const n = positive(args, 'print');
+    const b = gen.batch(Math.floor((n - 1) / positive(args, 'batch-size', 1000)));
+    console.log(`case ${n} (lead ${b.code}):`, JSON.stringify(b.items.find((it) => it.external_id.endsWith(`-${String(n).padStart(6, '0')}`)), null, 2));
+  }
   const share = [...fields].map(([k, c]) => `${k} ${Math.round((100 * c) / cases)}%`).join(', ');
   console.log(`${cases} items valid against CaseBatchItem, external_ids unique, ` +
     `${Math.round(bytes / cases)} bytes of JSON per item on average; fields: ${share}`);
@@ -761,6 +773,7 @@ async function push(args) {
   await Promise.all(Array.from({ length: Math.min(concurrency, bodies.length) }, stream));
   const seconds = (performance.now() - started) / 1000;
   const client = process.cpuUsage(client0);
+  const clientCpu = (client.user + client.system) / 1e6;
   const coiCpu = (cpuTicks(pid) - coi0) / CLOCK_TICKS;
   const pgCpu = pgPid ? ((postgresTicks(pgPid)) - pg0) / CLOCK_TICKS : null;
   const machine1 = machineTicks();
@@ -780,8 +793,8 @@ async function push(args) {
     seconds: round(seconds, 2),
     cases_per_second: Math.round(cases / seconds),
     peak_rss_mb: round(rss.peak_kb / 1024),
-    rss_after_mb: round(after.rss_kb / 1024),
-    vmhwm_mb: round(after.hwm_kb / 1024),
+    rss_after_mb: after.rss_kb === null ? null : round(after.rss_kb / 1024),
+    vmhwm_mb: after.hwm_kb === null ? null : round(after.hwm_kb / 1024),
     rss_samples: rss.samples,
     batch_ms: {
       p50: round(quantile(latencies, 0.5)),
@@ -789,10 +802,12 @@ async function push(args) {
       max: round(latencies.at(-1) ?? null),
     },
     results,
+    // other: what the rest of the machine used meanwhile (other people's work on a shared one).
     cpu_seconds: {
       coi: round(coiCpu, 2),
       postgres: pgCpu === null ? null : round(pgCpu, 2),
-      client: round((client.user + client.system) / 1e6, 2),
+      client: round(clientCpu, 2),
+      other: round(Math.max(0, (machine1.busy - machine0.busy) / CLOCK_TICKS - coiCpu - (pgCpu ?? 0) - clientCpu), 2),
     },
     machine_busy_pct: Math.round((100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total)),
     generate_seconds: round(genSeconds, 2),
@@ -802,11 +817,13 @@ async function push(args) {
     item_examples: itemErrors,
   };
   appendFileSync(args.out, `${JSON.stringify(out)}\n`);
-  const ok = failures.length === 0 && results[expected] === cases;
+  const ok = failures.length === 0 && results[expected] === cases && after.rss_kb !== null;
+  if (after.rss_kb === null) console.error(`  the server (pid ${pid}) is gone`);
   console.log(`  ${pass}: ${cases} cases in ${out.seconds} s (${out.cases_per_second}/s), batch p50 ` +
     `${out.batch_ms.p50} ms, max ${out.batch_ms.max} ms; peak RSS ${out.peak_rss_mb} MB ` +
     `(${rss.samples} samples), VmHWM ${out.vmhwm_mb} MB; CPU s: coi ${out.cpu_seconds.coi}, ` +
-    `postgres ${out.cpu_seconds.postgres}, client ${out.cpu_seconds.client}; machine busy ` +
+    `postgres ${out.cpu_seconds.postgres}, client ${out.cpu_seconds.client}, other processes ` +
+    `${out.cpu_seconds.other}; machine busy ` +
     `${out.machine_busy_pct}% of ${os.cpus().length} cores; results ${JSON.stringify(results)}`);
   if (!ok) {
     for (const f of failures.slice(0, 5)) console.error(`  FAILED batch ${f.batch}: ${f.status ?? ''} ${f.error ?? ''} ${f.detail ?? ''}`);

@@ -257,12 +257,10 @@ static const struct sort_spec SORTS[] = {
         "(COALESCE(c.published_at, '-infinity'), c.id)", "<",
         "COALESCE(", "::timestamptz, '-infinity')",
         "jsonb_build_array(" PG_ISO_UTC("c.published_at") ", c.id)", JSON_STRING, 1},
-    /* The rank is RUM's distance (search <=> query, smaller is better), a float4; its text
-     * is the shortest that reads back to the same float4, so the cursor compares exactly the
-     * distance the page was sorted by. The two directions do not fit one row comparison:
-     * put_after writes the condition itself. */
+    /* ts_rank_cd gives a float4; its text is the shortest that reads back to the same
+     * float4, so the cursor compares exactly the rank the page was sorted by. */
     [COI_SORT_RELEVANCE] = {
-        "r.rank, c.id DESC", "k.rank, c.id DESC", NULL, NULL,
+        "r.rank DESC, c.id DESC", "k.rank DESC, c.id DESC", "(r.rank, c.id)", "<",
         "", "::real", "jsonb_build_array(k.rank::text, c.id)", JSON_STRING, 0},
 };
 /* clang-format on */
@@ -321,11 +319,6 @@ static int put_after(struct stmt *st, enum coi_case_sort sort, const json_t *aft
         p0 = bind_copy(st, number);
     } else
         p0 = bind(st, text, NULL); /* NULL for a JSON null */
-    if (sort == COI_SORT_RELEVANCE) {
-        put(st, " AND (r.rank > $%d::real OR (r.rank = $%d::real AND c.id < $%d::text))", p0, p0,
-            bind(st, json_string_value(id), NULL));
-        return COI_OK;
-    }
     put(st, " AND %s %s (%s$%d%s, $%d::text)", s->row, s->cmp, s->cast_before, p0, s->cast_after,
         bind(st, json_string_value(id), NULL));
     return COI_OK;
@@ -367,7 +360,8 @@ static int list_statement(struct stmt *st, const struct coi_case_query *q)
     put(st, "))::text FROM (SELECT c.id%s FROM cases c", by_rank ? ", r.rank" : "");
     if (by_rank)
         put(st,
-            " CROSS JOIN LATERAL (SELECT c.search <=> to_tsquery('danish', $%d::text) AS rank) r",
+            " CROSS JOIN LATERAL (SELECT ts_rank_cd(c.search, to_tsquery('danish', $%d::text))"
+            " AS rank) r",
             st->search);
     if ((rc = put_where(st, q)) != COI_OK)
         return rc;
@@ -380,54 +374,6 @@ static int list_statement(struct stmt *st, const struct coi_case_query *q)
         put(st, " LIMIT $%d::bigint", bind_copy(st, limit));
     }
     put(st, ") k JOIN cases c ON c.id = k.id ORDER BY %s", s->outer);
-    return st->failed ? coi_error_set(COI_ENOMEM, NULL, "out of memory") : COI_OK;
-}
-
-/* The relevance order read from the RUM index (migration 0007): an index scan in distance
- * order stops after `cap` matches instead of ranking every match, which is what makes a word
- * found in most cases cheap. Distances tie often (a word once in the summary scores the same
- * everywhere), and the page must end on (distance, id DESC), so the page is taken from the
- * first `cap` matches only when they hold the whole group of rows at the page's last distance
- * (window rank() keeps every row of that group). When they may not (`cap` rows came back and
- * the last has the boundary distance) the second column, truncated, is true, and the caller
- * runs list_statement instead, which ranks every match. The planner still chooses a bitmap
- * scan and a sort when the filters leave few rows. */
-#define RANKED_CAP_EXTRA 200
-
-static int ranked_statement(struct stmt *st, const struct coi_case_query *q)
-{
-    const struct sort_spec *s = &SORTS[COI_SORT_RELEVANCE];
-    char limit[16], cap[16];
-    int rc, pl, pc;
-
-    if (q->search == NULL || q->limit < 1)
-        return coi_error_set(COI_EINVALID, "sort", "sorting by relevance needs a search");
-    if ((rc = bind_search(st, q)) != COI_OK)
-        return rc;
-    snprintf(limit, sizeof limit, "%d", q->limit);
-    snprintf(cap, sizeof cap, "%d", q->limit + RANKED_CAP_EXTRA);
-    pl = bind_copy(st, limit);
-    pc = bind_copy(st, cap);
-    put(st, "SELECT (" PG_CASE_OBJECT " || jsonb_build_object('_sort_key', %s", s->key);
-    if (q->highlight)
-        put(st, ", '_snippet', " SNIPPET, st->search, st->search);
-    put(st,
-        "))::text, k.truncated FROM (SELECT w.id, w.rank, w.truncated FROM (SELECT i.id, i.rank,"
-        " rank() OVER (ORDER BY i.rank) AS rk, count(*) OVER () = $%d::bigint"
-        " AND max(i.rank) OVER () = nth_value(i.rank, $%d::integer) OVER (ORDER BY i.rank"
-        " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS truncated"
-        " FROM (SELECT c.id, r.rank FROM cases c CROSS JOIN LATERAL (SELECT c.search <=>"
-        " to_tsquery('danish', $%d::text) AS rank) r",
-        pc, pl, st->search);
-    if ((rc = put_where(st, q)) != COI_OK)
-        return rc;
-    if (q->after != NULL && (rc = put_after(st, COI_SORT_RELEVANCE, q->after)) != COI_OK)
-        return rc;
-    put(st,
-        " ORDER BY r.rank LIMIT $%d::bigint) i) w WHERE w.rk <= $%d::bigint"
-        " ORDER BY w.rank, w.id DESC LIMIT $%d::bigint) k JOIN cases c ON c.id = k.id"
-        " ORDER BY %s",
-        pc, pl, pl, s->outer);
     return st->failed ? coi_error_set(COI_ENOMEM, NULL, "out of memory") : COI_OK;
 }
 
@@ -504,17 +450,7 @@ static int run(struct coi_storage *s, PGresult **out, const struct coi_case_quer
 int pg_case_list(struct coi_storage *s, json_t **out, const struct coi_case_query *q)
 {
     PGresult *res = NULL;
-    int rc;
-
-    if (q != NULL && q->sort == COI_SORT_RELEVANCE && q->search != NULL && q->limit > 0) {
-        rc = run(s, &res, q, ranked_statement);
-        if (rc == COI_OK && PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
-            PQclear(res);
-            res = NULL;
-            rc = run(s, &res, q, list_statement);
-        }
-    } else
-        rc = run(s, &res, q, list_statement);
+    int rc = run(s, &res, q, list_statement);
 
     *out = NULL;
     if (rc == COI_OK)

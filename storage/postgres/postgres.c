@@ -530,12 +530,9 @@ int storage_postgres_open(struct coi_storage **out, const char *conninfo,
     /* extra_float_digits=1 (the default since PostgreSQL 12, pinned here): a float's text reads
      * back to the same float, which the relevance cursor relies on (case_search.c). jit=off:
      * the service's statements are short, and JIT compilation cost more than it saved (41 of
-     * 90 ms of a facets query over 100 000 cases, bench/search.sh). work_mem=32MB: ranking
-     * a word found in most of 100 000 cases sorts about 10 MB of distances in the RUM index
-     * scan; with the default 4 MB that sort spilled to disk (68 instead of 46 ms). */
+     * 90 ms of a facets query over 100 000 cases, bench/search.sh). */
     snprintf(pg->options, sizeof pg->options,
-             "-c statement_timeout=%d -c TimeZone=UTC -c extra_float_digits=1 -c jit=off"
-             " -c work_mem=32MB",
+             "-c statement_timeout=%d -c TimeZone=UTC -c extra_float_digits=1 -c jit=off",
              opt.statement_timeout_ms > 0 ? opt.statement_timeout_ms : 0);
     pg->base.version = COI_STORAGE_VERSION;
     pg->base.backend = "postgres";
