@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,11 +11,19 @@
 #define SHARDS 16
 #define BUCKETS 1024 /* per shard; chains stay short for tens of thousands of entries */
 
+/* A key whose answer one request is computing (see cache_lookup). */
+struct pending {
+    char *key;
+    struct pending *next;
+};
+
 struct shard {
     pthread_mutex_t lock;
+    pthread_cond_t filled; /* broadcast when a pending key is put or given up */
     struct cache_entry *buckets[BUCKETS];
     struct cache_entry *oldest, *newest;
     size_t bytes, entries;
+    struct pending *pending;
 };
 
 static struct shard shards[SHARDS];
@@ -24,8 +33,10 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void init_locks(void)
 {
-    for (int i = 0; i < SHARDS; i++)
+    for (int i = 0; i < SHARDS; i++) {
         pthread_mutex_init(&shards[i].lock, NULL);
+        pthread_cond_init(&shards[i].filled, NULL);
+    }
 }
 
 static uint64_t fnv(const char *s)
@@ -123,15 +134,10 @@ static struct shard *shard_of_key(const char *key)
     return shard_of_tag(tag);
 }
 
-struct cache_entry *cache_get(const char *key)
+/* The live entry of `key` with a new reference, or NULL. The shard is locked. */
+static struct cache_entry *take(struct shard *sh, const char *key)
 {
-    struct shard *sh;
     struct cache_entry *e;
-
-    if (shard_limit == 0)
-        return NULL;
-    sh = shard_of_key(key);
-    pthread_mutex_lock(&sh->lock);
     if ((e = find(sh, key)) != NULL && e->expires_ms != 0 && now_ms() >= e->expires_ms) {
         unlink_entry(sh, e);
         e = NULL;
@@ -150,8 +156,79 @@ struct cache_entry *cache_get(const char *key)
             sh->newest = e;
         }
     }
+    return e;
+}
+
+struct cache_entry *cache_get(const char *key)
+{
+    struct shard *sh;
+    struct cache_entry *e;
+
+    if (shard_limit == 0)
+        return NULL;
+    sh = shard_of_key(key);
+    pthread_mutex_lock(&sh->lock);
+    e = take(sh, key);
     pthread_mutex_unlock(&sh->lock);
     return e;
+}
+
+static struct pending **pending_of(struct shard *sh, const char *key)
+{
+    struct pending **p = &sh->pending;
+    while (*p != NULL && strcmp((*p)->key, key) != 0)
+        p = &(*p)->next;
+    return p;
+}
+
+struct cache_entry *cache_lookup(const char *key, int wait_ms, int *claimed)
+{
+    struct shard *sh;
+    struct cache_entry *e;
+    struct timespec until;
+
+    *claimed = 0;
+    if (shard_limit == 0)
+        return NULL;
+    sh = shard_of_key(key);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&sh->lock);
+    for (;;) {
+        if ((e = take(sh, key)) != NULL)
+            break;
+        if (*pending_of(sh, key) == NULL) {
+            struct pending *p = malloc(sizeof *p);
+            if (p != NULL && (p->key = strdup(key)) != NULL) {
+                p->next = sh->pending;
+                sh->pending = p;
+                *claimed = 1;
+            } else
+                free(p);
+            break;
+        }
+        if (pthread_cond_timedwait(&sh->filled, &sh->lock, &until) != 0)
+            break; /* waited long enough: compute it without the cache */
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return e;
+}
+
+void cache_unclaim(const char *key)
+{
+    struct shard *sh = shard_of_key(key);
+    pthread_mutex_lock(&sh->lock);
+    struct pending **p = pending_of(sh, key);
+    if (*p != NULL) {
+        struct pending *gone = *p;
+        *p = gone->next;
+        free(gone->key);
+        free(gone);
+        pthread_cond_broadcast(&sh->filled);
+    }
+    pthread_mutex_unlock(&sh->lock);
 }
 
 void cache_release(struct cache_entry *e)
@@ -190,6 +267,7 @@ int cache_put(const char *key, const char *tag, const char *body, size_t length,
     e->body[length] = '\0';
     e->length = length;
     strcpy(e->etag, etag);
+    snprintf(e->owner, sizeof e->owner, "%s", meta->owner ? meta->owner : "");
     e->expires_ms = meta->ttl_ms > 0 ? now_ms() + meta->ttl_ms : 0;
     e->refs = 1;
     if (cost(e) > shard_limit / 8) {

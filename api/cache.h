@@ -18,8 +18,9 @@ struct cache_entry {
     char *tag;  /* what the owner groups entries by (e.g. the case id), for cache_evict_tag */
     char *body; /* NUL-terminated */
     size_t length;
-    char etag[40];            /* "" when the response has none */
-    char *link;               /* the Link header to send again, or NULL */
+    char etag[40];  /* "" when the response has none */
+    char *link;     /* the Link header to send again, or NULL */
+    char owner[40]; /* what the owner of the entry says about it (e.g. a case's lead), or "" */
     long long expires_ms;     /* CLOCK_MONOTONIC ms after which the entry is not used; 0: never */
     int refs;                 /* guarded by the shard's lock */
     struct cache_entry *next; /* hash chain */
@@ -35,13 +36,22 @@ uint64_t cache_generation(void);
 
 /* The entry for `key` with a reference the caller must give back with cache_release, or NULL. */
 struct cache_entry *cache_get(const char *key);
+
+/* cache_get that lets one request compute a missing answer while the others for the same key
+ * wait for it, up to `wait_ms` (a crowd arriving at an empty or just emptied entry asks the
+ * database once). On a miss, *claimed is 1 when this caller is the one to compute it: it then
+ * calls cache_unclaim(key) after its cache_put (or instead of it, on failure), which wakes the
+ * waiters. A waiter that times out gets NULL with *claimed 0 and computes it itself. */
+struct cache_entry *cache_lookup(const char *key, int wait_ms, int *claimed);
+void cache_unclaim(const char *key);
 void cache_release(struct cache_entry *e);
 
 /* What a response is stored with besides its body. */
 struct cache_meta {
-    const char *etag; /* NULL: none */
-    const char *link; /* NULL: none */
-    int ttl_ms;       /* 0: until evicted */
+    const char *etag;  /* NULL: none */
+    const char *link;  /* NULL: none */
+    int ttl_ms;        /* 0: until evicted */
+    const char *owner; /* NULL: none */
 };
 
 /* Stores a response under `key` unless the generation differs from `generation` (taken before

@@ -10,11 +10,19 @@
 #include "storage/storage.h"
 
 static const char *const innovation_types[] = {"collaboration", "work_tool", "workflow", "task",
-                                               "vision", "role", NULL};
-static const char *const sectors[] = {"health", "elderly_care", "social", "children_youth",
-                                      "education", "employment", "environment_climate",
-                                      "culture_leisure", "administration", "digital_services",
-                                      "other", NULL};
+                                               "vision",        "role",      NULL};
+static const char *const sectors[] = {"health",
+                                      "elderly_care",
+                                      "social",
+                                      "children_youth",
+                                      "education",
+                                      "employment",
+                                      "environment_climate",
+                                      "culture_leisure",
+                                      "administration",
+                                      "digital_services",
+                                      "other",
+                                      NULL};
 static const char *const implementation_statuses[] = {"piloting", "implementing", "implemented",
                                                       "discontinued", NULL};
 static const char *const origins[] = {"original", "adapted", "copied", NULL};
@@ -26,13 +34,37 @@ static const char *const effect_types[] = {"economy", "quality", "employee_satis
 #define PROSE_MAX 20000
 
 const char *const CASE_WRITABLE[] = {
-    "organisation_code", "partner_organisation_codes", "external_id", "title", "summary",
-    "problem", "solution", "scope", "innovation_types", "sector", "tags",
-    "implementation_status", "started_on", "origin", "inspired_by_case_id",
-    "implementation_methods", "evaluation_methods", "employee_involvement", "user_involvement",
-    "employee_driven", "user_driven", "spread_potential", "spread_potential_rating",
-    "effect_types", "effects_summary", "risks_and_pitfalls", "lessons_learned", "contact_name",
-    "contact_email", "links", NULL,
+    "organisation_code",
+    "partner_organisation_codes",
+    "external_id",
+    "title",
+    "summary",
+    "problem",
+    "solution",
+    "scope",
+    "innovation_types",
+    "sector",
+    "tags",
+    "implementation_status",
+    "started_on",
+    "origin",
+    "inspired_by_case_id",
+    "implementation_methods",
+    "evaluation_methods",
+    "employee_involvement",
+    "user_involvement",
+    "employee_driven",
+    "user_driven",
+    "spread_potential",
+    "spread_potential_rating",
+    "effect_types",
+    "effects_summary",
+    "risks_and_pitfalls",
+    "lessons_learned",
+    "contact_name",
+    "contact_email",
+    "links",
+    NULL,
 };
 
 /* evaluation_summary is not stored with the case: case_present fills it in. */
@@ -49,9 +81,9 @@ const char *const CASE_READ_ONLY[] = {"id",
                                       NULL};
 
 /* Fields shown as [] rather than null when absent. */
-static const char *const list_fields[] = {"partner_organisation_codes", "innovation_types", "tags",
-                                          "effect_types", "links", "government_levels",
-                                          "regions_reached", NULL};
+static const char *const list_fields[] = {
+    "partner_organisation_codes", "innovation_types", "tags", "effect_types", "links",
+    "government_levels",          "regions_reached",  NULL};
 
 static void check_links(json_t *errors, const json_t *doc)
 {
@@ -63,7 +95,8 @@ static void check_links(json_t *errors, const json_t *doc)
         problem_add_error(errors, "links", "must be an array of at most 20 {title, url}");
         return;
     }
-    json_array_foreach(links, i, link) {
+    json_array_foreach(links, i, link)
+    {
         static const char *const keys[] = {"title", "url", NULL};
         json_t *sub = json_array();
         if (!json_is_object(link)) {
@@ -78,7 +111,8 @@ static void check_links(json_t *errors, const json_t *doc)
         /* Name the item: links[2].url */
         size_t j;
         json_t *e;
-        json_array_foreach(sub, j, e) {
+        json_array_foreach(sub, j, e)
+        {
             char name[64];
             snprintf(name, sizeof name, "links[%zu].%s", i,
                      json_string_value(json_object_get(e, "field")));
@@ -155,8 +189,8 @@ json_t *case_present(const json_t *record, const json_t *summary)
     else
         json_object_set_new(out, "evaluation_summary",
                             json_pack("{s:i, s:i, s:n, s:i, s:[]}", "count", 0, "published_count",
-                                      0, "best_evidence_level", "documented_annual_savings_dkk",
-                                      0, "methods"));
+                                      0, "best_evidence_level", "documented_annual_savings_dkk", 0,
+                                      "methods"));
     json_decref(empty);
     return out;
 }

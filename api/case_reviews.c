@@ -7,7 +7,7 @@
 #include "auth/policy.h"
 
 static int load_case(struct api_ctx *c, json_t **out, json_t **out_case, const char **out_owner,
-                const char *id)
+                     const char *id)
 {
     if (case_load_visible(c, out, id) != 0)
         return -1;

@@ -17,15 +17,23 @@
 
 #define MAX_VALUES 32 /* per list filter */
 
-static const char *const statuses[] = {"draft",     "submitted",         "in_review",
-                                       "published", "changes_requested", "archived", NULL};
+static const char *const statuses[] = {
+    "draft", "submitted", "in_review", "published", "changes_requested", "archived", NULL};
 static const char *const levels[] = {"municipal", "regional", "state", NULL};
 static const char *const innovation_types[] = {"collaboration", "work_tool", "workflow", "task",
-                                               "vision", "role", NULL};
-static const char *const sectors[] = {"health", "elderly_care", "social", "children_youth",
-                                      "education", "employment", "environment_climate",
-                                      "culture_leisure", "administration", "digital_services",
-                                      "other", NULL};
+                                               "vision",        "role",      NULL};
+static const char *const sectors[] = {"health",
+                                      "elderly_care",
+                                      "social",
+                                      "children_youth",
+                                      "education",
+                                      "employment",
+                                      "environment_climate",
+                                      "culture_leisure",
+                                      "administration",
+                                      "digital_services",
+                                      "other",
+                                      NULL};
 static const char *const implementation_statuses[] = {"piloting", "implementing", "implemented",
                                                       "discontinued", NULL};
 static const char *const effect_types[] = {"economy", "quality", "employee_satisfaction",
@@ -61,9 +69,12 @@ static const struct {
     const char *name;
     enum coi_case_sort sort;
 } sorts[] = {
-    {"-updated_at", COI_SORT_UPDATED_DESC}, {"updated_at", COI_SORT_UPDATED_ASC},
-    {"title", COI_SORT_TITLE},              {"-adoption_count", COI_SORT_ADOPTIONS_DESC},
-    {"-published_at", COI_SORT_PUBLISHED_DESC}, {"relevance", COI_SORT_RELEVANCE},
+    {"-updated_at", COI_SORT_UPDATED_DESC},
+    {"updated_at", COI_SORT_UPDATED_ASC},
+    {"title", COI_SORT_TITLE},
+    {"-adoption_count", COI_SORT_ADOPTIONS_DESC},
+    {"-published_at", COI_SORT_PUBLISHED_DESC},
+    {"relevance", COI_SORT_RELEVANCE},
 };
 
 /* Everything a list or facets request asked for, owning what the storage query borrows. */
@@ -96,8 +107,9 @@ static int normalise_timestamp(char out[32], const char *in)
         snprintf(out, 32, "%.10sT00:00:00.000Z", in);
         return 0;
     }
-    if (strlen(in) < 20 || !validate_is_date((char[11]){in[0], in[1], in[2], in[3], in[4], in[5],
-                                                        in[6], in[7], in[8], in[9], 0}) ||
+    if (strlen(in) < 20 ||
+        !validate_is_date(
+            (char[11]){in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8], in[9], 0}) ||
         (in[10] != 'T' && in[10] != 't'))
         return -1;
     /* Exactly HH:MM:SS: strptime alone would take " 1:00:00". */
@@ -149,8 +161,9 @@ static int normalise_timestamp(char out[32], const char *in)
 static void read_filters(struct api_ctx *c, struct case_request *r, json_t *errors,
                          const char *const *extra)
 {
-    static const char *const singles[] = {"q", "has_evaluation", "min_evidence_level",
-                                          "updated_since", "started_from", "started_to", NULL};
+    static const char *const singles[] = {
+        "q", "has_evaluation", "min_evidence_level", "updated_since", "started_from", "started_to",
+        NULL};
     for (size_t i = 0; i < c->query_count; i++) {
         const char *name = c->query[i].name, *value = c->query[i].value;
         size_t f;
@@ -158,12 +171,13 @@ static void read_filters(struct api_ctx *c, struct case_request *r, json_t *erro
             ;
         if (f < LIST_FILTERS) {
             /* A repeated parameter or a comma list: any of the values. */
-            struct coi_strings *list = (struct coi_strings *)((char *)&r->q + list_filters[f].offset);
+            struct coi_strings *list =
+                (struct coi_strings *)((char *)&r->q + list_filters[f].offset);
             char *copy = strdup(value), *save = NULL;
             size_t had = list->n;
             r->copies[r->n_copies++] = copy; /* at most one per query parameter */
             for (char *v = strtok_r(copy, ",", &save); v != NULL; v = strtok_r(NULL, ",", &save)) {
-                int ok = list_filters[f].allowed ? validate_in(v, list_filters[f].allowed)
+                int ok = list_filters[f].allowed    ? validate_in(v, list_filters[f].allowed)
                          : strcmp(name, "tag") == 0 ? api_utf8_length(v) <= 50
                                                     : validate_is_code(v);
                 if (!ok)
@@ -288,10 +302,14 @@ static void fingerprint_of(struct api_ctx *c, char out[17])
 #define LIST_CACHE_TTL_MS 1000
 
 struct list_cache {
-    int on;
+    int on, claimed;
     uint64_t generation;
     char key[2048];
 };
+
+/* How long a request waits for another computing the same answer (cache_lookup): a crowd
+ * asking for the same facets at once runs the query once. */
+#define LIST_CACHE_WAIT_MS 2500
 
 /* Answers from the cache when it holds the answer (returns 1), else prepares `lc` for
  * list_cache_send. */
@@ -302,6 +320,7 @@ static int list_cache_try(struct api_ctx *c, struct list_cache *lc)
 
     lc->generation = cache_generation();
     lc->on = cache_sync_active();
+    lc->claimed = 0;
     if (!lc->on)
         return 0;
     n = snprintf(lc->key, sizeof lc->key, "lists|%s|%s|%s|%s", c->route->path,
@@ -310,7 +329,7 @@ static int list_cache_try(struct api_ctx *c, struct list_cache *lc)
         lc->on = 0;
         return 0;
     }
-    struct cache_entry *e = cache_get(lc->key);
+    struct cache_entry *e = cache_lookup(lc->key, LIST_CACHE_WAIT_MS, &lc->claimed);
     if (e == NULL)
         return 0;
     if (e->link != NULL)
@@ -335,6 +354,9 @@ static void list_cache_send(struct api_ctx *c, struct list_cache *lc, json_t *pa
                                   .ttl_ms = LIST_CACHE_TTL_MS};
         cache_put(lc->key, "lists", text, strlen(text), &meta, lc->generation);
     }
+    if (lc->claimed)
+        cache_unclaim(lc->key);
+    lc->claimed = 0;
     api_set_header(c, "X-Cache", "miss");
     api_send_text(c, 200, text, strlen(text));
     free(text);
@@ -404,19 +426,21 @@ void cases_list(struct api_ctx *c)
         goto out;
     }
     char token[4096];
-    const char *next = cursor_next_page(token, sizeof token, items, limit, "_sort_key", fingerprint);
+    const char *next =
+        cursor_next_page(token, sizeof token, items, limit, "_sort_key", fingerprint);
     json_t *summaries = case_summaries(c, items);
     if (summaries == NULL)
         goto out;
     json_t *shown = json_array(), *item;
     size_t i;
-    json_array_foreach(items, i, item) {
+    json_array_foreach(items, i, item)
+    {
         const char *id = json_string_value(json_object_get(item, "id"));
         json_t *rep = case_present(item, json_object_get(summaries, id));
         if (r.q.highlight)
-            json_object_set(rep, "snippet", json_object_get(item, "_snippet")
-                                                ? json_object_get(item, "_snippet")
-                                                : json_null());
+            json_object_set(rep, "snippet",
+                            json_object_get(item, "_snippet") ? json_object_get(item, "_snippet")
+                                                              : json_null());
         json_array_append_new(shown, rep);
     }
     json_decref(summaries);
@@ -428,6 +452,8 @@ void cases_list(struct api_ctx *c)
         json_object_set_new(page, "total", json_integer(total));
     list_cache_send(c, &lc, page);
 out:
+    if (lc.claimed)
+        cache_unclaim(lc.key);
     request_free(&r);
     json_decref(errors);
     json_decref(after);
@@ -459,6 +485,8 @@ void cases_facets(struct api_ctx *c)
         json_object_del(facets, "status");
     list_cache_send(c, &lc, json_incref(facets));
 out:
+    if (lc.claimed)
+        cache_unclaim(lc.key);
     request_free(&r);
     json_decref(errors);
     json_decref(facets);

@@ -192,45 +192,73 @@ static void case_cache_key(const struct api_ctx *c, const char *id, char *out, s
         snprintf(out, size, "%s|public", id);
 }
 
+/* How long a request waits for another computing the same answer (cache_lookup). */
+#define CACHE_WAIT_MS 2500
+
+static void send_cached(struct api_ctx *c, struct cache_entry *e)
+{
+    api_set_header(c, "X-Cache", "hit");
+    api_send_text_resource(c, 200, e->body, e->length, e->etag);
+    cache_release(e);
+}
+
 /* A case is answered from the response cache (api/cache.h) when it holds the caller's view;
  * else it is read and, when the feed follower is in step, kept there. The generation is taken
- * before the read (see cache.h). */
+ * before the read (see cache.h). A partner sees a published case it does not lead exactly as
+ * the public does (its evaluation summary differs only for its own cases), so it shares the
+ * public entry, which carries the case's lead as its owner. */
 void cases_get(struct api_ctx *c)
 {
     const char *id = api_path_param(c, "id");
-    int cacheable = is_case_id(id) && cache_sync_active();
+    int cacheable = is_case_id(id) && cache_sync_active(), claimed = 0;
     uint64_t generation = cache_generation();
     json_t *record = NULL, *rep;
-    char key[128], etag[24], *text;
+    char key[128], public_key[128], etag[24], *text;
+    struct cache_entry *e;
 
     if (cacheable) {
         case_cache_key(c, id, key, sizeof key);
-        struct cache_entry *e = cache_get(key);
-        if (e != NULL) {
-            api_set_header(c, "X-Cache", "hit");
-            api_send_text_resource(c, 200, e->body, e->length, e->etag);
+        snprintf(public_key, sizeof public_key, "%s|public", id);
+        if (c->who.role == ROLE_PARTNER && (e = cache_get(public_key)) != NULL) {
+            if (strcmp(e->owner, c->who.org) != 0) {
+                send_cached(c, e);
+                return;
+            }
             cache_release(e);
+        }
+        if ((e = cache_lookup(key, CACHE_WAIT_MS, &claimed)) != NULL) {
+            send_cached(c, e);
             return;
         }
     }
     if (case_load_visible(c, &record, id) != 0)
-        return;
+        goto out;
     rep = case_represent(c, record);
-    json_decref(record);
     if (rep == NULL)
-        return;
+        goto out;
     text = api_json_text(rep);
     json_decref(rep);
     if (text == NULL) {
         problem_send(c, 500, "out of memory");
-        return;
+        goto out;
     }
     api_etag_of_text(etag, sizeof etag, text);
-    if (cacheable)
-        cache_put(key, id, text, strlen(text), &(struct cache_meta){.etag = etag}, generation);
+    if (cacheable) {
+        const char *lead = json_string_value(json_object_get(record, "organisation_code"));
+        const char *status = json_string_value(json_object_get(record, "status"));
+        int as_public = c->who.role == ROLE_PARTNER && status != NULL &&
+                        strcmp(status, "published") == 0 && lead != NULL &&
+                        strcmp(lead, c->who.org) != 0;
+        struct cache_meta meta = {.etag = etag, .owner = lead};
+        cache_put(as_public ? public_key : key, id, text, strlen(text), &meta, generation);
+    }
     api_set_header(c, "X-Cache", "miss");
     api_send_text_resource(c, 200, text, strlen(text), etag);
     free(text);
+out:
+    json_decref(record);
+    if (claimed)
+        cache_unclaim(key);
 }
 
 /* The case `current` would become with the merge patch applied: its writable fields with the

@@ -75,8 +75,8 @@ static void free_file(struct file_values *f)
 }
 
 /* Parses an integer in [min, max]; -1 with a message naming `key` otherwise. */
-static int parse_int(long long *out, const char *key, const char *v, long long min,
-                     long long max, char *err, size_t err_len)
+static int parse_int(long long *out, const char *key, const char *v, long long min, long long max,
+                     char *err, size_t err_len)
 {
     char *end;
     errno = 0;
@@ -155,7 +155,7 @@ int config_load(struct config *out, char *err, size_t err_len)
     out->db_acquire_timeout_ms = 2000;
     out->db_statement_timeout_ms = 5000;
     out->shutdown_timeout_ms = 10000;
-    out->cache_max_bytes = 16 * 1024 * 1024;
+    out->cache_max_bytes = 32 * 1024 * 1024;
     out->cache_sync_ms = 100;
     out->log_level = LOG_INFO;
     strcpy(out->database, "sqlite:var/coi.db");
@@ -168,7 +168,8 @@ int config_load(struct config *out, char *err, size_t err_len)
         if (strncmp(v, "sqlite:", 7) != 0 && strncmp(v, "postgresql://", 13) != 0 &&
             strncmp(v, "postgres://", 11) != 0) {
             snprintf(err, err_len,
-                     "COI_DATABASE: expected sqlite:PATH or a postgresql:// URL (got \"%.40s\")", v);
+                     "COI_DATABASE: expected sqlite:PATH or a postgresql:// URL (got \"%.40s\")",
+                     v);
             goto out;
         }
         if (strcmp(v, "sqlite:") == 0) {
@@ -184,8 +185,7 @@ int config_load(struct config *out, char *err, size_t err_len)
                      strlen(v));
             goto out;
         }
-        if (copy_string(out->jwt_secret, sizeof out->jwt_secret, "COI_JWT_SECRET", v, err,
-                        err_len))
+        if (copy_string(out->jwt_secret, sizeof out->jwt_secret, "COI_JWT_SECRET", v, err, err_len))
             goto out;
     }
     if ((v = lookup(&f, "COI_JWT_PUBLIC_KEY")) != NULL) {
@@ -240,6 +240,11 @@ int config_load(struct config *out, char *err, size_t err_len)
             goto out;
         out->shutdown_timeout_ms = (int)n;
     }
+    if ((v = lookup(&f, "COI_HTTP_THREADS")) != NULL) {
+        if (parse_int(&n, "COI_HTTP_THREADS", v, 0, 1024, err, err_len))
+            goto out;
+        out->http_threads = (int)n;
+    }
     if ((v = lookup(&f, "COI_CACHE_MAX_BYTES")) != NULL) {
         if (parse_int(&n, "COI_CACHE_MAX_BYTES", v, 0, 1LL << 34, err, err_len))
             goto out;
@@ -258,8 +263,8 @@ int config_load(struct config *out, char *err, size_t err_len)
             if (strcmp(v, names[i]) == 0)
                 found = i;
         if (found < 0) {
-            snprintf(err, err_len, "COI_LOG_LEVEL: expected debug, info, warn or error (got \"%s\")",
-                     v);
+            snprintf(err, err_len,
+                     "COI_LOG_LEVEL: expected debug, info, warn or error (got \"%s\")", v);
             goto out;
         }
         out->log_level = (enum log_level)found;

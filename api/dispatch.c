@@ -103,8 +103,8 @@ static int read_body(struct api_ctx *c)
         return -1;
     }
     json_error_t err;
-    c->body = json_loadb(c->req->binary_body, c->req->binary_body_length, JSON_REJECT_DUPLICATES,
-                         &err);
+    c->body =
+        json_loadb(c->req->binary_body, c->req->binary_body_length, JSON_REJECT_DUPLICATES, &err);
     if (c->body == NULL) {
         problem_send(c, 400, "malformed JSON at line %d, column %d: %s", err.line, err.column,
                      err.text);
@@ -130,7 +130,7 @@ static void unauthorized(struct api_ctx *c, const char *error, const char *why)
  * stays valid, and a partner's token is checked against the database only the first time its
  * organisation is seen. (A code not found is asked again each time: it may be added.) */
 #define KNOWN_ORGS 1024
-static char known_orgs[KNOWN_ORGS][sizeof ((struct identity *)0)->org];
+static char known_orgs[KNOWN_ORGS][sizeof((struct identity *)0)->org];
 static size_t known_org_count;
 static pthread_rwlock_t known_orgs_lock = PTHREAD_RWLOCK_INITIALIZER;
 
@@ -231,8 +231,8 @@ static int finish(struct api_ctx *c, const struct timespec *start)
         strncmp(c->route->path, "/v1/organisations", 17) == 0 &&
         strstr(c->route->path, "/cases") == NULL)
         cache_evict_tag("lists");
-    api_log_access(c->request_id, c->req->http_verb, c->req->url_path, c->status,
-                   elapsed_ms(start), &c->who);
+    api_log_access(c->request_id, c->req->http_verb, c->req->url_path, c->status, elapsed_ms(start),
+                   &c->who);
     api_ctx_clear(c);
     return U_CALLBACK_COMPLETE;
 }
@@ -273,8 +273,8 @@ int api_dispatch(const struct _u_request *req, struct _u_response *res, void *us
     }
     static const char *const no_parameters[] = {NULL};
     if (!policy_ignores_token(policy_find(c.route->method, c.route->path)) &&
-        (api_parse_query(&c, req->http_url) != 0 || authenticate(&c) != 0 ||
-         authorize(&c) != 0 || (!c.route->takes_query && api_query_check(&c, no_parameters) != 0)))
+        (api_parse_query(&c, req->http_url) != 0 || authenticate(&c) != 0 || authorize(&c) != 0 ||
+         (!c.route->takes_query && api_query_check(&c, no_parameters) != 0)))
         return finish(&c, &start);
     if ((c.route->body == BODY_JSON || c.route->body == BODY_MERGE_PATCH) && read_body(&c) != 0)
         return finish(&c, &start);

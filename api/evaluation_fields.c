@@ -10,13 +10,19 @@
 #include "api/validate.h"
 
 static const char *const evaluator_kinds[] = {"internal", "external", "research", NULL};
-static const char *const methods[] = {"rct",         "quasi_experimental", "before_after",
-                                      "cost_benefit", "qualitative",       "mixed",
-                                      "self_assessment", "other",          NULL};
+static const char *const methods[] = {"rct",
+                                      "quasi_experimental",
+                                      "before_after",
+                                      "cost_benefit",
+                                      "qualitative",
+                                      "mixed",
+                                      "self_assessment",
+                                      "other",
+                                      NULL};
 static const char *const economic_fields[] = {"investment_dkk", "annual_savings_dkk",
                                               "annual_running_costs_dkk", NULL};
 static const char *const economic_derived[] = {"net_annual_effect_dkk", "payback_years", NULL};
-static const char *const effect_fields[] = {"indicator", "unit", "baseline", "result",
+static const char *const effect_fields[] = {"indicator",        "unit", "baseline", "result",
                                             "higher_is_better", NULL};
 static const char *const effect_derived[] = {"change", "improved", NULL};
 
@@ -25,9 +31,22 @@ static const char *const effect_derived[] = {"change", "improved", NULL};
 #define QUALITY_MAX 1e12        /* keeps result - baseline exact enough and finite */
 
 const char *const EVALUATION_WRITABLE[] = {
-    "title", "evaluator_kind", "evaluator_name", "method", "period_start", "period_end",
-    "published_on", "report_url", "evidence_level", "economic", "quality_effects",
-    "employee_effects", "user_effects", "conclusion", "lessons_learned", "risks_and_pitfalls",
+    "title",
+    "evaluator_kind",
+    "evaluator_name",
+    "method",
+    "period_start",
+    "period_end",
+    "published_on",
+    "report_url",
+    "evidence_level",
+    "economic",
+    "quality_effects",
+    "employee_effects",
+    "user_effects",
+    "conclusion",
+    "lessons_learned",
+    "risks_and_pitfalls",
     NULL,
 };
 
@@ -39,7 +58,8 @@ static void prefixed(json_t *errors, json_t *sub, const char *prefix)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(sub, i, e) {
+    json_array_foreach(sub, i, e)
+    {
         char name[96];
         snprintf(name, sizeof name, "%s.%s", prefix,
                  json_string_value(json_object_get(e, "field")));
@@ -79,7 +99,8 @@ static void check_quality(json_t *errors, const json_t *doc)
         problem_add_error(errors, "quality_effects", "must be an array of at most 50 effects");
         return;
     }
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         char prefix[40];
         json_t *sub = json_array();
         snprintf(prefix, sizeof prefix, "quality_effects[%zu]", i);
@@ -135,8 +156,8 @@ void evaluation_check(json_t *errors, const json_t *doc)
                           "must be an integer from 1 to 5 (Nesta Standards of Evidence)");
     check_economic(errors, doc);
     check_quality(errors, doc);
-    static const char *const prose[] = {"employee_effects", "user_effects", "conclusion",
-                                        "lessons_learned", "risks_and_pitfalls", NULL};
+    static const char *const prose[] = {"employee_effects", "user_effects",       "conclusion",
+                                        "lessons_learned",  "risks_and_pitfalls", NULL};
     for (const char *const *f = prose; *f != NULL; f++)
         validate_prose(errors, doc, *f, PROSE_MAX);
 }

@@ -223,8 +223,9 @@ void api_send_page(struct api_ctx *c, json_t *items, const char *next_cursor)
 {
     if (next_cursor != NULL)
         api_set_next_link(c, next_cursor);
-    api_send_json(c, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                                    next_cursor ? json_string(next_cursor) : json_null()));
+    api_send_json(c, 200,
+                  json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                            next_cursor ? json_string(next_cursor) : json_null()));
 }
 
 void api_send_empty(struct api_ctx *c, int status)
@@ -353,7 +354,8 @@ json_t *api_merge_patch(const json_t *target, const json_t *patch)
         return json_deep_copy(patch);
     json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object(), *value;
     const char *key;
-    json_object_foreach((json_t *)patch, key, value) {
+    json_object_foreach((json_t *)patch, key, value)
+    {
         if (json_is_null(value))
             json_object_del(out, key);
         else

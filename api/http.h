@@ -34,8 +34,8 @@ struct api_ctx {
     struct api_param query[API_MAX_QUERY_PARAMS];
     size_t query_count;
     struct identity who; /* the caller (anonymous until a token is verified) */
-    json_t *body; /* the parsed request body for routes that take one, else NULL */
-    int status;   /* the status sent, 0 until then */
+    json_t *body;        /* the parsed request body for routes that take one, else NULL */
+    int status;          /* the status sent, 0 until then */
 };
 
 /* Releases what the context owns (parameters, body). */

@@ -32,8 +32,8 @@ void log_event(enum log_level level, const char *msg, json_t *fields)
     if (level < min_level)
         return;
     log_now_iso(now, sizeof now);
-    json_t *line = json_pack("{s:s, s:s, s:s}", "time", now, "level", level_names[level], "msg",
-                             msg);
+    json_t *line =
+        json_pack("{s:s, s:s, s:s}", "time", now, "level", level_names[level], "msg", msg);
     if (line == NULL)
         return;
     if (fields != NULL)

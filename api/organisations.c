@@ -64,8 +64,7 @@ void organisations_list(struct api_ctx *c)
         if (cursor_decode(&after, cursor, fingerprint) != COI_OK ||
             !validate_is_code(json_string_value(after)))
             problem_add_error(errors, "cursor", "%s",
-                              after ? "the cursor is not one this API issued"
-                                    : coi_error_detail());
+                              after ? "the cursor is not one this API issued" : coi_error_detail());
         else
             q.after_code = json_string_value(after);
     }
@@ -138,7 +137,8 @@ void organisations_create(struct api_ctx *c)
         return;
     }
     char location[128] = "/v1/organisations/";
-    api_percent_encode(location, sizeof location, json_string_value(json_object_get(record, "code")));
+    api_percent_encode(location, sizeof location,
+                       json_string_value(json_object_get(record, "code")));
     api_set_header(c, "Location", location);
     send_record(c, 201, record);
 }
@@ -155,7 +155,8 @@ static json_t *merge(json_t *errors, const json_t *current, const json_t *patch)
         json_object_set(doc, *w, json_object_get(current, *w));
 
     validate_fields(errors, patch, writable, read_only);
-    json_object_foreach((json_t *)patch, key, value) {
+    json_object_foreach((json_t *)patch, key, value)
+    {
         if (!validate_in(key, writable))
             continue;
         if (strcmp(key, "code") == 0 && !json_equal(value, json_object_get(current, "code"))) {
@@ -181,11 +182,12 @@ static int check_region_kept(struct api_ctx *c, json_t *errors, const json_t *cu
     if (was == NULL || now == NULL || strcmp(was, "region") != 0 || strcmp(now, "region") == 0)
         return COI_OK;
     json_t *members = NULL;
-    struct coi_org_query q = {
-        .region_code = json_string_value(json_object_get(current, "code")), .limit = 1};
+    struct coi_org_query q = {.region_code = json_string_value(json_object_get(current, "code")),
+                              .limit = 1};
     int rc = c->storage->organisation_list(c->storage, &members, &q);
     if (rc == COI_OK && json_array_size(members) > 0)
-        problem_add_error(errors, "kind", "cannot change while organisations belong to this region");
+        problem_add_error(errors, "kind",
+                          "cannot change while organisations belong to this region");
     json_decref(members);
     return rc;
 }

@@ -44,8 +44,8 @@ static json_t *kind_body(const struct problem_kind *k, int status, const char *d
 {
     char type[96];
     snprintf(type, sizeof type, "urn:problem:coi:%s", k->slug);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", k->title, "status",
-                          status, "detail", detail ? detail : k->title);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", k->title, "status", status,
+                          "detail", detail ? detail : k->title);
     if (p != NULL && instance != NULL)
         json_object_set_new(p, "instance", json_string(instance));
     if (p != NULL && request_id != NULL)
@@ -53,8 +53,7 @@ static json_t *kind_body(const struct problem_kind *k, int status, const char *d
     return p;
 }
 
-json_t *problem_body(int status, const char *detail, const char *instance,
-                     const char *request_id)
+json_t *problem_body(int status, const char *detail, const char *instance, const char *request_id)
 {
     return kind_body(kind_for(status), status, detail, instance, request_id);
 }
@@ -111,12 +110,18 @@ void problem_add_error(json_t *errors, const char *field, const char *fmt, ...)
 int problem_status_for_error(int rc)
 {
     switch (rc) {
-    case COI_ENOTFOUND: return 404;
-    case COI_EEXISTS: return 409;
-    case COI_EINVALID: return 422;
-    case COI_ECONFLICT: return 412;
-    case COI_EUNAVAILABLE: return 503;
-    default: return 500;
+    case COI_ENOTFOUND:
+        return 404;
+    case COI_EEXISTS:
+        return 409;
+    case COI_EINVALID:
+        return 422;
+    case COI_ECONFLICT:
+        return 412;
+    case COI_EUNAVAILABLE:
+        return 503;
+    default:
+        return 500;
     }
 }
 

@@ -8,8 +8,7 @@ struct api_ctx;
 
 /* Builds a problem object {type, title, status, detail, instance, request_id} for `status`.
  * `instance` and `request_id` may be NULL. Returns a new reference. */
-json_t *problem_body(int status, const char *detail, const char *instance,
-                     const char *request_id);
+json_t *problem_body(int status, const char *detail, const char *instance, const char *request_id);
 
 /* Sends a problem for `status` with a printf-style detail. */
 void problem_send(struct api_ctx *c, int status, const char *fmt, ...)

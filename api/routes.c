@@ -55,8 +55,8 @@ const struct route routes[] = {
      "Every change of an evaluation, newest first", 1},
     {"GET", "/v1/changes", changes_list, BODY_NONE,
      "What changed since a cursor: cases, evaluations and adoptions, oldest first", 1},
-    {"GET", "/v1/audit", audit_log_list, BODY_NONE,
-     "The audit log of write requests, newest first", 1},
+    {"GET", "/v1/audit", audit_log_list, BODY_NONE, "The audit log of write requests, newest first",
+     1},
 };
 const size_t route_count = sizeof routes / sizeof routes[0];
 
@@ -122,9 +122,8 @@ void routes_print(void)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < route_count; i++)
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method", routes[i].method,
-                                              "path", routes[i].path, "summary",
-                                              routes[i].summary));
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "method", routes[i].method, "path",
+                                              routes[i].path, "summary", routes[i].summary));
     json_dumpf(list, stdout, JSON_INDENT(2));
     fputc('\n', stdout);
     json_decref(list);

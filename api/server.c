@@ -26,13 +26,11 @@ static const struct config *front_door_cfg;
 static atomic_int in_flight;
 
 static enum MHD_Result front_door(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls);
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls);
 
 struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc,
-                                    void *apc_cls, MHD_AccessHandlerCallback dh, void *dh_cls,
-                                    ...)
+                                    void *apc_cls, MHD_AccessHandlerCallback dh, void *dh_cls, ...)
 {
     va_list ap;
     va_start(ap, dh_cls);
@@ -70,9 +68,8 @@ static enum MHD_Result refuse_too_large(struct MHD_Connection *conn, const char 
 /* Counts the request in flight and refuses an oversized Content-Length before any of the body
  * is read; everything else goes to ulfius unchanged. */
 static enum MHD_Result front_door(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
     struct connection_info_struct *ci = *con_cls;
@@ -128,8 +125,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int server_run(const struct config *cfg, const struct auth_keys *keys,
-               struct coi_storage *storage)
+int server_run(const struct config *cfg, const struct auth_keys *keys, struct coi_storage *storage)
 {
     struct _u_instance instance;
     struct api_runtime rt = {storage, cfg, keys};
@@ -158,8 +154,8 @@ int server_run(const struct config *cfg, const struct auth_keys *keys,
         unsigned priority = 0;
         for (const char *p = routes[i].path; *p; p++)
             priority += *p == '{';
-        ulfius_add_endpoint_by_val(&instance, routes[i].method, NULL, path, priority,
-                                   api_dispatch, &bindings[i]);
+        ulfius_add_endpoint_by_val(&instance, routes[i].method, NULL, path, priority, api_dispatch,
+                                   &bindings[i]);
     }
     ulfius_set_default_endpoint(&instance, api_fallback, &rt);
 
@@ -170,10 +166,13 @@ int server_run(const struct config *cfg, const struct auth_keys *keys,
         {MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->listen_addr},
         {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, 1000, NULL},
+        {cfg->http_threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, cfg->http_threads,
+         NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned int flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+        (cfg->http_threads > 0 ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL);
     if (cfg->listen_addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (ulfius_start_framework_with_mhd_options(&instance, flags, options) != U_OK) {

@@ -10,8 +10,7 @@
  * cfg->shutdown_timeout_ms) and returns 0. The caller must have blocked SIGTERM and SIGINT in
  * every thread (server_block_signals before any thread starts). Returns 1 when the server
  * cannot start (the reason is logged). Does not close `storage`. */
-int server_run(const struct config *cfg, const struct auth_keys *keys,
-               struct coi_storage *storage);
+int server_run(const struct config *cfg, const struct auth_keys *keys, struct coi_storage *storage);
 
 /* Blocks SIGTERM/SIGINT (to be taken with sigwait) and ignores SIGPIPE; call first in main. */
 void server_block_signals(void);

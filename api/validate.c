@@ -21,7 +21,8 @@ void validate_fields(json_t *errors, const json_t *obj, const char *const *writa
 {
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         if (read_only != NULL && validate_in(key, read_only))
             problem_add_error(errors, key, "is read-only");
         else if (!validate_in(key, writable))
@@ -32,20 +33,25 @@ void validate_fields(json_t *errors, const json_t *obj, const char *const *writa
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
     case JSON_INTEGER:
-    case JSON_REAL: return "a number";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
     }
 }
 
 /* The string at obj[field], or NULL with an error when it is missing/of another type. */
-static const char *string_field(json_t *errors, const json_t *obj, const char *field,
-                                int required)
+static const char *string_field(json_t *errors, const json_t *obj, const char *field, int required)
 {
     json_t *v = json_object_get(obj, field);
     if (v == NULL || json_is_null(v)) {
@@ -152,8 +158,8 @@ void validate_limit(json_t *errors, const char *value, int def, int max, int *ou
 }
 
 /* Appends an error unless `v` is a string of 1..max code points; `multiline` allows \n, \r, \t. */
-static int check_string(json_t *errors, const char *field, const json_t *v, size_t min,
-                        size_t max, int multiline)
+static int check_string(json_t *errors, const char *field, const json_t *v, size_t min, size_t max,
+                        int multiline)
 {
     if (!json_is_string(v)) {
         problem_add_error(errors, field, "must be a string, not %s", type_name(v));
@@ -161,8 +167,7 @@ static int check_string(json_t *errors, const char *field, const json_t *v, size
     }
     const char *s = json_string_value(v);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\r' || *p == '\t'))) ||
-            *p == 0x7f) {
+        if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\r' || *p == '\t'))) || *p == 0x7f) {
             problem_add_error(errors, field, "must not contain control characters");
             return 0;
         }
@@ -233,7 +238,8 @@ void validate_enum_list(json_t *errors, const json_t *obj, const char *field,
         problem_add_error(errors, field, "must have at least %zu item%s", min, min == 1 ? "" : "s");
         return;
     }
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         if (!validate_in(json_string_value(item), allowed)) {
             json_t *wrap = json_pack("{s:O}", field, item);
             validate_enum(errors, wrap, field, allowed, 1);
@@ -244,15 +250,14 @@ void validate_enum_list(json_t *errors, const json_t *obj, const char *field,
     unique_items(errors, field, list);
 }
 
-void validate_string_list(json_t *errors, const json_t *obj, const char *field,
-                          size_t max_items, size_t max_len)
+void validate_string_list(json_t *errors, const json_t *obj, const char *field, size_t max_items,
+                          size_t max_len)
 {
     json_t *list = array_field(errors, obj, field, max_items, 0), *item;
     size_t i;
     if (list == NULL)
         return;
-    json_array_foreach(list, i, item) if (!check_string(errors, field, item, 1, max_len, 0))
-        return;
+    json_array_foreach(list, i, item) if (!check_string(errors, field, item, 1, max_len, 0)) return;
     unique_items(errors, field, list);
 }
 
@@ -262,7 +267,8 @@ void validate_code_list(json_t *errors, const json_t *obj, const char *field, si
     size_t i;
     if (list == NULL)
         return;
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         if (!validate_is_code(json_string_value(item))) {
             problem_add_error(errors, field, "must hold organisation codes");
             return;
@@ -288,8 +294,7 @@ int validate_is_date(const char *s)
             return 0;
     int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return y >= 1900 && m >= 1 && m <= 12 && d >= 1 &&
-           d <= days[m - 1] + (m == 2 && leap);
+    return y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
 }
 
 const char *validate_date(json_t *errors, const json_t *obj, const char *field, int required)

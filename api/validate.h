@@ -38,8 +38,8 @@ void validate_enum_list(json_t *errors, const json_t *obj, const char *field,
                         const char *const *allowed, size_t min, size_t max, int required);
 
 /* An array of at most `max_items` unique one-line strings of 1..max_len code points. */
-void validate_string_list(json_t *errors, const json_t *obj, const char *field,
-                          size_t max_items, size_t max_len);
+void validate_string_list(json_t *errors, const json_t *obj, const char *field, size_t max_items,
+                          size_t max_len);
 
 /* An array of at most `max_items` unique organisation codes. */
 void validate_code_list(json_t *errors, const json_t *obj, const char *field, size_t max_items);

@@ -110,15 +110,16 @@ int policy_may_see_case(const struct identity *who, const json_t *record)
 {
     size_t i;
     json_t *code;
-    if (is_staff(who) || who->role == ROLE_STEERING || strcmp(text(record, "status"), "published") == 0)
+    if (is_staff(who) || who->role == ROLE_STEERING ||
+        strcmp(text(record, "status"), "published") == 0)
         return 1;
     if (who->role != ROLE_PARTNER)
         return 0;
     if (owns(who, record))
         return 1;
-    json_array_foreach(json_object_get(record, "partner_organisation_codes"), i, code)
-        if (strcmp(json_string_value(code) ? json_string_value(code) : "", who->org) == 0)
-            return 1;
+    json_array_foreach(json_object_get(record, "partner_organisation_codes"), i,
+                       code) if (strcmp(json_string_value(code) ? json_string_value(code) : "",
+                                        who->org) == 0) return 1;
     return 0;
 }
 
@@ -162,8 +163,8 @@ int policy_may_edit_evaluation(const struct identity *who, const json_t *evaluat
                                const json_t *kase)
 {
     const char *status = text(evaluation, "status");
-    return is_staff(who) || (owns(who, kase) && strcmp(status, "published") != 0 &&
-                             strcmp(status, "archived") != 0);
+    return is_staff(who) ||
+           (owns(who, kase) && strcmp(status, "published") != 0 && strcmp(status, "archived") != 0);
 }
 
 /* ---- The review workflow ----------------------------------------------------------------------
@@ -233,10 +234,10 @@ void policy_print(void)
         for (int r = 0; r < ROLE_COUNT; r++)
             if (policy_rules[i].roles & ALLOW(r))
                 json_array_append_new(roles, json_string(auth_role_name((enum auth_role)r)));
-        json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:b}", "method",
-                                              policy_rules[i].method, "path", policy_rules[i].path,
-                                              "roles", roles, "reads_token",
-                                              !policy_ignores_token(&policy_rules[i])));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:o, s:b}", "method", policy_rules[i].method,
+                                        "path", policy_rules[i].path, "roles", roles, "reads_token",
+                                        !policy_ignores_token(&policy_rules[i])));
     }
     json_dumpf(list, stdout, JSON_INDENT(2));
     fputc('\n', stdout);

@@ -15,8 +15,8 @@
 
 struct policy_rule {
     const char *method;
-    const char *path;   /* the route template, as in api/routes.c */
-    unsigned roles;     /* ALLOW(ROLE_...) bits of the roles that may call the route */
+    const char *path; /* the route template, as in api/routes.c */
+    unsigned roles;   /* ALLOW(ROLE_...) bits of the roles that may call the route */
 };
 
 extern const struct policy_rule policy_rules[];

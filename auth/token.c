@@ -9,8 +9,8 @@
 #include "storage/error.h"
 
 static const char *const roles[] = {"admin", "editor", "steering", "partner", NULL};
-static const char *const parties[] = {"regeringen", "oao", "ftf", "akademikerne",
-                                      "danske_regioner", "kl", NULL};
+static const char *const parties[] = {"regeringen",      "oao", "ftf", "akademikerne",
+                                      "danske_regioner", "kl",  NULL};
 
 static int listed(const char *s, const char *const *list)
 {

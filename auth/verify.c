@@ -8,6 +8,8 @@
 #include <jwt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,8 +17,8 @@
 
 static const char *const role_names[ROLE_COUNT] = {"anonymous", "admin", "editor", "steering",
                                                    "partner"};
-static const char *const parties[] = {"regeringen", "oao", "ftf", "akademikerne",
-                                      "danske_regioner", "kl", NULL};
+static const char *const parties[] = {"regeringen",      "oao", "ftf", "akademikerne",
+                                      "danske_regioner", "kl",  NULL};
 
 const char *auth_role_name(enum auth_role role)
 {
@@ -87,8 +89,7 @@ int auth_keys_load(struct auth_keys *out, const struct config *cfg, char *err, s
     fclose(f);
     int alg = pem ? pem_key_alg(pem) : 0;
     if (alg == 0) {
-        snprintf(err, err_len,
-                 "COI_JWT_PUBLIC_KEY: %s is not a PEM RSA or P-256 EC public key",
+        snprintf(err, err_len, "COI_JWT_PUBLIC_KEY: %s is not a PEM RSA or P-256 EC public key",
                  cfg->jwt_public_key_path);
         free(pem);
         return -1;
@@ -161,13 +162,13 @@ static int audience_matches(const json_t *aud, const char *want)
     json_t *v;
     if (json_is_string(aud))
         return strcmp(json_string_value(aud), want) == 0;
-    json_array_foreach(aud, i, v) if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
-        return 1;
+    json_array_foreach(aud, i, v) if (json_is_string(v) &&
+                                      strcmp(json_string_value(v), want) == 0) return 1;
     return 0;
 }
 
-static int check_claims(struct identity *out, const struct auth_keys *k, const json_t *claims,
-                        time_t now, char *why, size_t why_len)
+static int check_claims(struct identity *out, double *expires, const struct auth_keys *k,
+                        const json_t *claims, time_t now, char *why, size_t why_len)
 {
     double exp = 0, nbf = 0, iat = 0;
     int has;
@@ -175,10 +176,13 @@ static int check_claims(struct identity *out, const struct auth_keys *k, const j
         return fail(why, why_len, has < 0 ? "exp is not a number" : "the token has no exp");
     if ((double)now > exp + AUTH_LEEWAY_SECONDS)
         return fail(why, why_len, "the token has expired");
-    if ((has = time_claim(claims, "nbf", &nbf)) < 0 || (has && nbf > (double)now + AUTH_LEEWAY_SECONDS))
+    if ((has = time_claim(claims, "nbf", &nbf)) < 0 ||
+        (has && nbf > (double)now + AUTH_LEEWAY_SECONDS))
         return fail(why, why_len, has < 0 ? "nbf is not a number" : "the token is not valid yet");
-    if ((has = time_claim(claims, "iat", &iat)) < 0 || (has && iat > (double)now + AUTH_LEEWAY_SECONDS))
-        return fail(why, why_len, has < 0 ? "iat is not a number" : "the token was issued in the future");
+    if ((has = time_claim(claims, "iat", &iat)) < 0 ||
+        (has && iat > (double)now + AUTH_LEEWAY_SECONDS))
+        return fail(why, why_len,
+                    has < 0 ? "iat is not a number" : "the token was issued in the future");
     if (k->issuer[0]) {
         const char *iss = json_string_value(json_object_get(claims, "iss"));
         if (iss == NULL || strcmp(iss, k->issuer) != 0)
@@ -196,7 +200,8 @@ static int check_claims(struct identity *out, const struct auth_keys *k, const j
         if (role != NULL && strcmp(role, role_names[r]) == 0)
             out->role = (enum auth_role)r;
     if (out->role == ROLE_ANONYMOUS)
-        return fail(why, why_len, "the token's role is not one of admin, editor, steering, partner");
+        return fail(why, why_len,
+                    "the token's role is not one of admin, editor, steering, partner");
     snprintf(out->sub, sizeof out->sub, "%s", sub);
     if (out->role == ROLE_STEERING) {
         const char *party = json_string_value(json_object_get(claims, "party"));
@@ -213,7 +218,72 @@ static int check_claims(struct identity *out, const struct auth_keys *k, const j
             return fail(why, why_len, "a partner token needs an org");
         snprintf(out->org, sizeof out->org, "%s", org);
     }
+    *expires = exp;
     return 0;
+}
+
+/* Tokens verified lately, so that a client sending the same token with every request is
+ * verified once (the signature check and the claims parse cost more than the rest of a cached
+ * read). A slot holds the token's text, compared in full, and what it proved; only exp can make
+ * it invalid later (nbf and iat, once passed, stay passed), so it is checked on every use. A
+ * slot also records which key set verified it (a fingerprint of the algorithm, key, issuer and
+ * audience): only the same key set may take the answer again. */
+#define VERIFIED_SLOTS 1024
+static struct verified {
+    char *token;
+    uint64_t keys;
+    struct identity who;
+    double exp;
+} verified[VERIFIED_SLOTS];
+static pthread_mutex_t verified_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+    for (const unsigned char *p = data; n-- > 0; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t keys_fingerprint(const struct auth_keys *k)
+{
+    uint64_t h = fnv(1469598103934665603ULL, &k->alg, sizeof k->alg);
+    h = fnv(h, k->key, k->key_len);
+    h = fnv(h, k->issuer, strlen(k->issuer) + 1);
+    return fnv(h, k->audience, strlen(k->audience) + 1);
+}
+
+static size_t slot_of(const char *token)
+{
+    return (size_t)(fnv(1469598103934665603ULL, token, strlen(token)) % VERIFIED_SLOTS);
+}
+
+static int verified_lookup(struct identity *out, uint64_t keys, const char *token, time_t now)
+{
+    struct verified *v = &verified[slot_of(token)];
+    int found = 0;
+    pthread_mutex_lock(&verified_lock);
+    if (v->token != NULL && v->keys == keys && strcmp(v->token, token) == 0 &&
+        (double)now <= v->exp + AUTH_LEEWAY_SECONDS) {
+        *out = v->who;
+        found = 1;
+    }
+    pthread_mutex_unlock(&verified_lock);
+    return found;
+}
+
+static void verified_store(const struct identity *who, uint64_t keys, const char *token, double exp)
+{
+    struct verified *v = &verified[slot_of(token)];
+    char *copy = strdup(token);
+    if (copy == NULL)
+        return;
+    pthread_mutex_lock(&verified_lock);
+    free(v->token);
+    v->token = copy;
+    v->keys = keys;
+    v->who = *who;
+    v->exp = exp;
+    pthread_mutex_unlock(&verified_lock);
 }
 
 int auth_verify(struct identity *out, const struct auth_keys *k, const char *token, time_t now,
@@ -224,11 +294,16 @@ int auth_verify(struct identity *out, const struct auth_keys *k, const char *tok
     json_t *claims = NULL;
     int rc = -1;
 
+    double exp = 0;
+
     memset(out, 0, sizeof *out);
     if (k->alg == 0)
         return fail(why, why_len, "this service is configured to accept no tokens");
     if (strlen(token) > AUTH_MAX_TOKEN_BYTES)
         return fail(why, why_len, "the token is too large");
+    uint64_t keys = keys_fingerprint(k);
+    if (verified_lookup(out, keys, token, now))
+        return 0;
     if (check_header(k, token, why, why_len) != 0)
         return -1;
     if (jwt_decode(&jwt, token, k->key, (int)k->key_len) != 0 || jwt == NULL) {
@@ -249,7 +324,8 @@ int auth_verify(struct identity *out, const struct auth_keys *k, const char *tok
         fail(why, why_len, "the token's claims are not valid");
         goto out;
     }
-    rc = check_claims(out, k, claims, now, why, why_len);
+    if ((rc = check_claims(out, &exp, k, claims, now, why, why_len)) == 0)
+        verified_store(out, keys, token, exp);
 out:
     json_decref(claims);
     free(grants);

@@ -13,11 +13,11 @@
 
 /* The one algorithm and key this service accepts, fixed by configuration. */
 struct auth_keys {
-    int alg;               /* jwt_alg_t: JWT_ALG_HS256, JWT_ALG_RS256 or JWT_ALG_ES256; 0 = none */
-    unsigned char *key;    /* the HS256 secret or the PEM public key (owned) */
+    int alg;            /* jwt_alg_t: JWT_ALG_HS256, JWT_ALG_RS256 or JWT_ALG_ES256; 0 = none */
+    unsigned char *key; /* the HS256 secret or the PEM public key (owned) */
     size_t key_len;
-    char issuer[256];      /* "" = not checked */
-    char audience[256];    /* "" = not checked */
+    char issuer[256];   /* "" = not checked */
+    char audience[256]; /* "" = not checked */
 };
 
 /* Builds the key set from the configuration: HS256 with COI_JWT_SECRET, or RS256/ES256 with

@@ -160,6 +160,11 @@ if ((durable)); then
         -c "ALTER SYSTEM SET synchronous_commit = on" -c "SELECT pg_reload_conf()" >/dev/null
     sleep 0.5
 fi
+# For a failure's post-mortem only (they log, and change nothing measured): statements over
+# 1 s, lock waits, autovacuum runs and checkpoints go to the cluster's log.
+psql_db postgres -c "ALTER SYSTEM SET log_min_duration_statement = '1s'" \
+    -c "ALTER SYSTEM SET log_lock_waits = on" -c "ALTER SYSTEM SET log_autovacuum_min_duration = 0" \
+    -c "ALTER SYSTEM SET log_checkpoints = on" -c "SELECT pg_reload_conf()" >/dev/null
 postmaster=$(head -n 1 "$pgdir/data/postmaster.pid")
 psql_db postgres -At -c "SELECT json_build_object('version', current_setting('server_version'),
     'settings', (SELECT json_object_agg(name, setting || COALESCE(unit, '')) FROM pg_settings
@@ -189,6 +194,8 @@ server_report() {
     fi
     echo "bench/batch.sh: the server's log (last 20 lines):" >&2
     tail -n 20 "$work/serve.log" >&2
+    echo "bench/batch.sh: PostgreSQL's log (the last 40 lines but for the statements' text):" >&2
+    grep -vE '^\s|STATEMENT|^(WITH|SELECT|INSERT)' "$pgdir/postgres.log" | cut -c1-300 | tail -n 40 >&2
 }
 
 push() { # push PASS CONCURRENCY
@@ -290,6 +297,7 @@ const result = {
     peak_rss_mb: r.peak_rss_mb,
     vmhwm_mb: r.vmhwm_mb,
     batch_ms: r.batch_ms,
+    slowest_batches: r.slowest_batches,
     cpu_seconds: r.cpu_seconds,
     machine_busy_pct: r.machine_busy_pct,
     results: r.results,

@@ -729,6 +729,8 @@ async function push(args) {
   const failures = []; // {batch, status | error, detail}
   const itemErrors = []; // the first few items that did not come back as expected
   const latencies = [];
+  const timeline = []; // {batch, at_s (sent, from the push's start), ms}
+  let pushStarted = 0;
   let next = 0;
 
   async function stream() {
@@ -747,6 +749,7 @@ async function push(args) {
         continue;
       }
       latencies.push(performance.now() - started);
+      timeline.push({ batch: b, at_s: round((started - pushStarted) / 1000, 2), ms: round(performance.now() - started) });
       if (response.status !== 200) {
         failures.push({ batch: b, status: response.status, detail: text.slice(0, 500) });
         continue;
@@ -770,6 +773,7 @@ async function push(args) {
   const pg0 = pgPid ? postgresTicks(pgPid) : 0;
   const client0 = process.cpuUsage();
   const started = performance.now();
+  pushStarted = started;
   await Promise.all(Array.from({ length: Math.min(concurrency, bodies.length) }, stream));
   const seconds = (performance.now() - started) / 1000;
   const client = process.cpuUsage(client0);
@@ -801,6 +805,7 @@ async function push(args) {
       p95: round(quantile(latencies, 0.95)),
       max: round(latencies.at(-1) ?? null),
     },
+    slowest_batches: [...timeline].sort((a, b) => b.ms - a.ms).slice(0, 5),
     results,
     // other: what the rest of the machine used meanwhile (other people's work on a shared one).
     cpu_seconds: {

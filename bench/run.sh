@@ -19,7 +19,9 @@
 # to bench/results/latest.json.
 #
 # BENCH_SECONDS (10) per measurement, COI_DB_POOL_SIZE (8) connections for coi and the peer
-# alike, COI_BIN (build/coi) the coi binary (a release build), BENCH_PUBLISHED (10000).
+# alike, COI_BIN (build/coi) the coi binary (a release build), BENCH_PUBLISHED (10000),
+# BENCH_PRIME (1): before a scenario over random ids, read each id once (bench/prime.mjs); 0
+# measures from a cold start instead (coi's response cache then fills during the run).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -126,9 +128,16 @@ expect_status() {
 # wrk_scenario NAME SERVER PID URL [VAR=VALUE...]: a warm-up, then the measured run; the
 # VAR=VALUE pairs configure bench/wrk.lua. A request unanswered after 2 s is a timeout error.
 wrk_scenario() {
-    local name=$1 server=$2 pid=$3 target=$4 out="$work/wrk-$1-$2.txt"
+    local name=$1 server=$2 pid=$3 target=$4 out="$work/wrk-$1-$2.txt" arg token=""
     shift 4
     printf '%-18s %-11s' "$name" "$server"
+    # A scenario over many ids first reads each of them once (bench/prime.mjs).
+    if [[ $target == *_ID_* && ${BENCH_PRIME:-1} == 1 ]]; then
+        for arg in "$@"; do
+            [[ $arg == BENCH_TOKEN=* ]] && token=${arg#BENCH_TOKEN=}
+        done
+        node bench/prime.mjs "$target" "$work/published-ids" "$token"
+    fi
     env "$@" wrk -t2 -c"$connections" -d"${warmup}s" --timeout 2s -s bench/wrk.lua "$target" >/dev/null
     sleep 1 # requests of the warm-up still queued in the server
     env "$@" wrk -t2 -c"$connections" -d"${seconds}s" --timeout 2s --latency -s bench/wrk.lua "$target" \

@@ -40,14 +40,23 @@ void coi_error_clear(void)
 const char *coi_error_name(int code)
 {
     switch (code) {
-    case COI_OK: return "OK";
-    case COI_ENOTFOUND: return "ENOTFOUND";
-    case COI_EEXISTS: return "EEXISTS";
-    case COI_EINVALID: return "EINVALID";
-    case COI_ECONFLICT: return "ECONFLICT";
-    case COI_EUNAVAILABLE: return "EUNAVAILABLE";
-    case COI_ENOMEM: return "ENOMEM";
-    case COI_EMIGRATION: return "EMIGRATION";
-    default: return "ERROR";
+    case COI_OK:
+        return "OK";
+    case COI_ENOTFOUND:
+        return "ENOTFOUND";
+    case COI_EEXISTS:
+        return "EEXISTS";
+    case COI_EINVALID:
+        return "EINVALID";
+    case COI_ECONFLICT:
+        return "ECONFLICT";
+    case COI_EUNAVAILABLE:
+        return "EUNAVAILABLE";
+    case COI_ENOMEM:
+        return "ENOMEM";
+    case COI_EMIGRATION:
+        return "EMIGRATION";
+    default:
+        return "ERROR";
     }
 }

@@ -44,8 +44,7 @@ void storage_new_id(char out[37])
     b[6] = (unsigned char)(0x70 | ((seq >> 8) & 0x0F)); /* version 7 */
     b[7] = (unsigned char)(seq & 0xFF);
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3F)); /* RFC 4122 variant */
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }

@@ -77,8 +77,8 @@ int pool_acquire(struct pool *p, void **out)
         }
         if (pthread_cond_timedwait(&p->available, &p->lock, &deadline) == ETIMEDOUT) {
             pthread_mutex_unlock(&p->lock);
-            return coi_error_set(COI_EUNAVAILABLE, NULL,
-                                 "no database connection free within %d ms", p->timeout_ms);
+            return coi_error_set(COI_EUNAVAILABLE, NULL, "no database connection free within %d ms",
+                                 p->timeout_ms);
         }
     }
 }

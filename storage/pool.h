@@ -18,9 +18,9 @@ struct pool {
     pthread_cond_t available;
     struct pool_ops ops;
     void *ctx;
-    void **idle;   /* idle connections, a stack of up to `size` */
+    void **idle; /* idle connections, a stack of up to `size` */
     int idle_count;
-    int size;      /* bound on open connections */
+    int size; /* bound on open connections */
     int open_count;
     int timeout_ms;
     int closed;

@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 #define SEARCH_MAX_TERMS 16
-#define SEARCH_MAX_WORDS 16   /* per phrase */
-#define SEARCH_MAX_QUERY 500  /* bytes of q */
+#define SEARCH_MAX_WORDS 16  /* per phrase */
+#define SEARCH_MAX_QUERY 500 /* bytes of q */
 
 /* One term: a word, or a phrase of words in order ("hjemme pleje"); `prefix` (word*) makes
  * the last word match any word it begins. Words are runs of letters and digits (any

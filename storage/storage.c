@@ -4,12 +4,34 @@
 #include <string.h>
 
 const char *const CASE_CONTENT[] = {
-    "title", "summary", "problem", "solution", "scope", "innovation_types", "sector", "tags",
-    "implementation_status", "started_on", "origin", "inspired_by_case_id",
-    "implementation_methods", "evaluation_methods", "employee_involvement", "user_involvement",
-    "employee_driven", "user_driven", "spread_potential", "spread_potential_rating",
-    "effect_types", "effects_summary", "risks_and_pitfalls", "lessons_learned", "contact_name",
-    "contact_email", "links", NULL,
+    "title",
+    "summary",
+    "problem",
+    "solution",
+    "scope",
+    "innovation_types",
+    "sector",
+    "tags",
+    "implementation_status",
+    "started_on",
+    "origin",
+    "inspired_by_case_id",
+    "implementation_methods",
+    "evaluation_methods",
+    "employee_involvement",
+    "user_involvement",
+    "employee_driven",
+    "user_driven",
+    "spread_potential",
+    "spread_potential_rating",
+    "effect_types",
+    "effects_summary",
+    "risks_and_pitfalls",
+    "lessons_learned",
+    "contact_name",
+    "contact_email",
+    "links",
+    NULL,
 };
 
 int storage_register(const struct coi_storage *s)
@@ -19,16 +41,16 @@ int storage_register(const struct coi_storage *s)
                              s ? s->version : 0, COI_STORAGE_VERSION);
     if (s->backend == NULL || s->close == NULL || s->ping == NULL || s->migrate == NULL ||
         s->organisation_list == NULL || s->organisation_get == NULL ||
-        s->organisation_create == NULL || s->organisation_update == NULL ||
-        s->case_list == NULL || s->case_count == NULL || s->case_facets == NULL || s->case_get == NULL || s->case_get_by_external_id == NULL ||
-        s->case_create == NULL || s->case_update == NULL || s->case_transition == NULL ||
-        s->case_history == NULL || s->adoption_create == NULL || s->adoption_get == NULL ||
-        s->adoption_list == NULL || s->adoption_update == NULL || s->adoption_delete == NULL ||
-        s->evaluation_create == NULL || s->evaluation_get == NULL ||
+        s->organisation_create == NULL || s->organisation_update == NULL || s->case_list == NULL ||
+        s->case_count == NULL || s->case_facets == NULL || s->case_get == NULL ||
+        s->case_get_by_external_id == NULL || s->case_create == NULL || s->case_update == NULL ||
+        s->case_transition == NULL || s->case_history == NULL || s->adoption_create == NULL ||
+        s->adoption_get == NULL || s->adoption_list == NULL || s->adoption_update == NULL ||
+        s->adoption_delete == NULL || s->evaluation_create == NULL || s->evaluation_get == NULL ||
         s->evaluation_list == NULL || s->evaluation_update == NULL ||
         s->evaluation_transition == NULL || s->evaluation_history == NULL ||
-        s->evaluation_delete == NULL || s->evaluation_summaries == NULL ||
-        s->change_list == NULL || s->change_head == NULL || s->case_get_by_external_ids == NULL ||
+        s->evaluation_delete == NULL || s->evaluation_summaries == NULL || s->change_list == NULL ||
+        s->change_head == NULL || s->case_get_by_external_ids == NULL ||
         s->case_write_batch == NULL || s->audit_append == NULL || s->audit_list == NULL ||
         s->idempotency_claim == NULL || s->idempotency_complete == NULL ||
         s->idempotency_release == NULL)

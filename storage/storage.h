@@ -29,9 +29,9 @@ enum coi_migrate_mode {
 
 /* One migration step, built from the files embedded at build time (storage/migrate.c). */
 struct coi_migration {
-    int number;            /* NNNN of the file name */
-    const char *name;      /* file name, e.g. "0001_organisations.sql" */
-    const char *text;      /* file content (NUL-terminated) */
+    int number;       /* NNNN of the file name */
+    const char *name; /* file name, e.g. "0001_organisations.sql" */
+    const char *text; /* file content (NUL-terminated) */
     size_t length;
     char checksum[17];     /* FNV-1a 64 of the content, hex */
     int is_csv;            /* 1: NNNN_seed_<table>.csv rows inserted into <table> */
@@ -47,7 +47,7 @@ struct coi_migration_report {
         int applied;         /* 1 when recorded in schema_migrations */
         int applied_now;     /* 1 when this call applied it */
         char applied_at[40]; /* ISO 8601, "" when pending */
-    } *steps;
+    } * steps;
 };
 
 /* Filters for listing organisations. NULL/0 means "no filter". Rows come ordered by code;
@@ -109,17 +109,17 @@ struct coi_case_query {
     int see_all;
     const char *viewer_org;
     struct coi_strings statuses, organisation_codes, region_codes, government_levels,
-        innovation_types, sectors, implementation_statuses, effect_types,
-        spread_potential_ratings, origins, tags;
+        innovation_types, sectors, implementation_statuses, effect_types, spread_potential_ratings,
+        origins, tags;
     const char *updated_since;
     const char *started_from, *started_to;
-    int has_evaluation;            /* 0: any case, 1: with one at least, 2: with none */
-    int min_evidence_level;        /* 0: any, else 1..5: with one at least at this level */
+    int has_evaluation;              /* 0: any case, 1: with one at least, 2: with none */
+    int min_evidence_level;          /* 0: any, else 1..5: with one at least at this level */
     const struct coi_search *search; /* NULL: no text search */
     enum coi_case_sort sort;
-    const json_t *after;           /* NULL: from the start; else a "_sort_key" of this query */
+    const json_t *after; /* NULL: from the start; else a "_sort_key" of this query */
     int highlight;
-    int limit;                     /* >= 1 */
+    int limit; /* >= 1 */
 };
 
 /* Filters for listing evaluations, in creation order (id ascending; ids are time-ordered),
@@ -132,11 +132,11 @@ struct coi_evaluation_query {
     const char *viewer_org;
     const char *case_id;
     const char *method;
-    int evidence_level;            /* 1..5, 0 = any */
+    int evidence_level; /* 1..5, 0 = any */
     const char *evaluator_kind;
     const char *status;
     const char *after_id;
-    int limit;                     /* >= 1 */
+    int limit; /* >= 1 */
 };
 
 /* One write of a batch (case_write_batch). The caller fills the inputs; the backend fills
@@ -146,10 +146,10 @@ struct coi_evaluation_query {
 enum coi_case_write_kind { COI_CASE_WRITE_CREATE, COI_CASE_WRITE_UPDATE };
 struct coi_case_write {
     enum coi_case_write_kind kind;
-    const char *id;                /* UPDATE: the case to update */
-    const json_t *c;               /* as for case_create / case_update */
-    int64_t expected_version;      /* UPDATE: as for case_update (-1: no check) */
-    const json_t *changed_fields;  /* as for case_create / case_update */
+    const char *id;               /* UPDATE: the case to update */
+    const json_t *c;              /* as for case_create / case_update */
+    int64_t expected_version;     /* UPDATE: as for case_update (-1: no check) */
+    const json_t *changed_fields; /* as for case_create / case_update */
     json_t *out;
     int rc;
     char field[64];
@@ -264,8 +264,8 @@ struct coi_storage {
                            const struct coi_actor *actor);
     /* History entries newest first: versions below `before_version` (0: from the newest), at
      * most `limit`. COI_ENOTFOUND when the case is absent. */
-    int (*case_history)(struct coi_storage *s, json_t **out, const char *id,
-                        int64_t before_version, int limit);
+    int (*case_history)(struct coi_storage *s, json_t **out, const char *id, int64_t before_version,
+                        int limit);
 
     /* Adoptions: {id, case_id, organisation_code, status, started_on (string or null), notes
      * (string or null), version, created_at, updated_at}. One per (case, organisation):
@@ -297,9 +297,9 @@ struct coi_storage {
     int (*evaluation_get)(struct coi_storage *s, json_t **out, const char *id);
     int (*evaluation_list)(struct coi_storage *s, json_t **out,
                            const struct coi_evaluation_query *q);
-    int (*evaluation_update)(struct coi_storage *s, json_t **out, const char *id,
-                             const json_t *e, int64_t expected_version,
-                             const struct coi_actor *actor, const json_t *changed_fields);
+    int (*evaluation_update)(struct coi_storage *s, json_t **out, const char *id, const json_t *e,
+                             int64_t expected_version, const struct coi_actor *actor,
+                             const json_t *changed_fields);
     int (*evaluation_transition)(struct coi_storage *s, json_t **out, const char *id,
                                  const char *to, const char *note, int64_t expected_version,
                                  const struct coi_actor *actor);
@@ -311,9 +311,8 @@ struct coi_storage {
      * case id to {count, published_count, best_evidence_level (int or null),
      * documented_annual_savings_dkk (sum of economic.annual_savings_dkk, 0 when none),
      * methods (sorted distinct)}. One round trip. */
-    int (*evaluation_summaries)(struct coi_storage *s, json_t **out,
-                                const char *const *case_ids, size_t n,
-                                const struct coi_evaluation_query *q);
+    int (*evaluation_summaries)(struct coi_storage *s, json_t **out, const char *const *case_ids,
+                                size_t n, const struct coi_evaluation_query *q);
     /* ---- Partner systems at scale (batch writes, change feed, audit, idempotency) ---------
      *
      * Every write of a case, evaluation or adoption (create, update, transition, delete, and
@@ -383,11 +382,10 @@ struct coi_storage {
      * complete: stores the response of the claimed record. release: deletes the record (the
      * request's outcome is not to be replayed, e.g. a 5xx). Expired records are purged from
      * time to time by claim. */
-    int (*idempotency_claim)(struct coi_storage *s, json_t **out, const char *sub,
-                             const char *key, const char *request_hash, int ttl_seconds,
-                             int stale_seconds);
-    int (*idempotency_complete)(struct coi_storage *s, const char *sub, const char *key,
-                                int status, const json_t *headers, const char *body);
+    int (*idempotency_claim)(struct coi_storage *s, json_t **out, const char *sub, const char *key,
+                             const char *request_hash, int ttl_seconds, int stale_seconds);
+    int (*idempotency_complete)(struct coi_storage *s, const char *sub, const char *key, int status,
+                                const json_t *headers, const char *body);
     int (*idempotency_release)(struct coi_storage *s, const char *sub, const char *key);
 };
 

@@ -91,8 +91,8 @@ static const struct {
     {offsetof(struct coi_case_query, statuses), "status", "c.status", 0},
     {offsetof(struct coi_case_query, organisation_codes), "organisation_code",
      "c.organisation_code", 0},
-    {offsetof(struct coi_case_query, government_levels), "government_level",
-     "c.government_levels", 1},
+    {offsetof(struct coi_case_query, government_levels), "government_level", "c.government_levels",
+     1},
     {offsetof(struct coi_case_query, innovation_types), "innovation_type", "c.innovation_types", 1},
     {offsetof(struct coi_case_query, effect_types), "effect_type", "c.effect_types", 1},
     {offsetof(struct coi_case_query, tags), "tag", "c.tags", 1},
@@ -164,8 +164,7 @@ static int put_where(struct stmt *st, const struct coi_case_query *q)
         /* One value is an equality, which an index on (column, sort key) can serve in order;
          * = ANY cannot. */
         if (list->n == 1 && !LIST_FILTERS[i].overlap && list->items[0] != NULL)
-            put(st, " AND %s = $%d::text", LIST_FILTERS[i].column,
-                bind(st, list->items[0], NULL));
+            put(st, " AND %s = $%d::text", LIST_FILTERS[i].column, bind(st, list->items[0], NULL));
         else if ((p = bind_list(st, list, LIST_FILTERS[i].field, &rc)) != 0)
             put(st, " AND %s %s $%d::text[]%s", LIST_FILTERS[i].column,
                 LIST_FILTERS[i].overlap ? "&&" : "= ANY(", p, LIST_FILTERS[i].overlap ? "" : ")");
@@ -308,8 +307,10 @@ static int put_after(struct stmt *st, enum coi_case_sort sort, const json_t *aft
     if (!json_is_array(after) || json_array_size(after) != 2 || !json_is_string(id) ||
         !(json_typeof(first) == s->first || (s->first_or_null && json_is_null(first))))
         return coi_error_set(COI_EINVALID, "cursor", "the cursor does not fit this sort");
-    if ((text != NULL && (sort == COI_SORT_UPDATED_DESC || sort == COI_SORT_UPDATED_ASC ||
-                          sort == COI_SORT_PUBLISHED_DESC) && !is_key_time(text)) ||
+    if ((text != NULL &&
+         (sort == COI_SORT_UPDATED_DESC || sort == COI_SORT_UPDATED_ASC ||
+          sort == COI_SORT_PUBLISHED_DESC) &&
+         !is_key_time(text)) ||
         (sort == COI_SORT_RELEVANCE && !is_key_rank(text)) ||
         (json_is_integer(first) &&
          (json_integer_value(first) < INT32_MIN || json_integer_value(first) > INT32_MAX)))
@@ -331,7 +332,7 @@ static int put_after(struct stmt *st, enum coi_case_sort sort, const json_t *aft
  * written, so '<' goes in as chr(1), which no stored text holds (the API refuses control
  * characters other than tab and line breaks), and comes back after. */
 #define SNIPPET                                                                                    \
-    "(SELECT replace(ts_headline('danish', replace(f.t, '<', chr(1)),"                            \
+    "(SELECT replace(ts_headline('danish', replace(f.t, '<', chr(1)),"                             \
     " to_tsquery('danish', $%d::text),"                                                            \
     " 'StartSel=<mark>, StopSel=</mark>, MaxWords=20, MinWords=8'), chr(1), '<')"                  \
     " FROM (VALUES (1, c.doc ->> 'summary'), (2, c.doc ->> 'problem'),"                            \
@@ -385,23 +386,69 @@ static int list_statement(struct stmt *st, const struct coi_case_query *q)
     " WHERE array_position(" array ", t.value) = t.n"
 #define FACETS_OF_M                                                                                \
     ", v (facet, value) AS ("                                                                      \
-    "SELECT 'innovation_type', t.value " FIRST_OF("m.innovation_types")                            \
-    " UNION ALL SELECT 'sector', m.sector FROM m"                                                  \
-    " UNION ALL SELECT 'government_level', t.value " FIRST_OF("m.government_levels")               \
-    " UNION ALL SELECT 'region_code', r.region FROM (SELECT m.id, " REGION_OF_O " AS region"       \
-    " FROM m JOIN organisations o ON o.code = m.organisation_code UNION SELECT m.id, "             \
-    REGION_OF_O " FROM m JOIN case_partners p ON p.case_id = m.id"                                 \
-    " JOIN organisations o ON o.code = p.organisation_code) r"                                     \
-    " UNION ALL SELECT 'implementation_status', m.implementation_status FROM m"                    \
-    " UNION ALL SELECT 'status', m.status FROM m"                                                  \
-    " UNION ALL SELECT 'effect_type', t.value " FIRST_OF("m.effect_types") ")"                     \
-    " SELECT (jsonb_build_object('innovation_type', '{}'::jsonb, 'sector', '{}'::jsonb,"           \
-    " 'government_level', '{}'::jsonb, 'region_code', '{}'::jsonb,"                                \
-    " 'implementation_status', '{}'::jsonb, 'status', '{}'::jsonb, 'effect_type', '{}'::jsonb)"    \
-    " || COALESCE(jsonb_object_agg(g.facet, g.counts), '{}'::jsonb))::text"                        \
-    " FROM (SELECT n.facet, jsonb_object_agg(n.value, n.count) AS counts FROM (SELECT v.facet,"    \
-    " v.value, count(*) AS count FROM v WHERE v.value IS NOT NULL GROUP BY v.facet, v.value) n"    \
-    " GROUP BY n.facet) g"
+    "SELECT 'innovation_type', t.value " FIRST_OF(                                                 \
+        "m.innovation_types") " UNION ALL SELECT 'sector', m.sector FROM m"                        \
+                              " UNION ALL SELECT 'government_level', t.value " FIRST_OF(           \
+                                  "m.government_levels") " UNION ALL SELECT 'region_code', "       \
+                                                         "r.region FROM (SELECT "                  \
+                                                         "m.id, " REGION_OF_O " AS region"         \
+                                                         " FROM m JOIN organisations o ON o.code " \
+                                                         "= m.organisation_code UNION SELECT "     \
+                                                         "m.id, " REGION_OF_O                      \
+                                                         " FROM m JOIN case_partners p ON "        \
+                                                         "p.case_id = m.id"                        \
+                                                         " JOIN organisations o ON o.code = "      \
+                                                         "p.organisation_code) r"                  \
+                                                         " UNION ALL SELECT "                      \
+                                                         "'implementation_status', "               \
+                                                         "m.implementation_status FROM m"          \
+                                                         " UNION ALL SELECT 'status', m.status "   \
+                                                         "FROM m"                                  \
+                                                         " UNION ALL SELECT 'effect_type', "       \
+                                                         "t.value " FIRST_OF(                      \
+                                                             "m.effect_types") ")"                 \
+                                                                               " SELECT "          \
+                                                                               "(jsonb_build_"     \
+                                                                               "object('"          \
+                                                                               "innovation_type'," \
+                                                                               " '{}'::jsonb, "    \
+                                                                               "'sector', "        \
+                                                                               "'{}'::jsonb,"      \
+                                                                               " 'government_"     \
+                                                                               "level', "          \
+                                                                               "'{}'::jsonb, "     \
+                                                                               "'region_code', "   \
+                                                                               "'{}'::jsonb,"      \
+                                                                               " 'implementation_" \
+                                                                               "status', "         \
+                                                                               "'{}'::jsonb, "     \
+                                                                               "'status', "        \
+                                                                               "'{}'::jsonb, "     \
+                                                                               "'effect_type', "   \
+                                                                               "'{}'::jsonb)"      \
+                                                                               " || "              \
+                                                                               "COALESCE(jsonb_"   \
+                                                                               "object_agg(g."     \
+                                                                               "facet, "           \
+                                                                               "g.counts), "       \
+                                                                               "'{}'::jsonb))::"   \
+                                                                               "text"              \
+                                                                               " FROM (SELECT "    \
+                                                                               "n.facet, "         \
+                                                                               "jsonb_object_agg(" \
+                                                                               "n.value, "         \
+                                                                               "n.count) AS "      \
+                                                                               "counts FROM "      \
+                                                                               "(SELECT v.facet,"  \
+                                                                               " v.value, "        \
+                                                                               "count(*) AS "      \
+                                                                               "count FROM v "     \
+                                                                               "WHERE v.value IS " \
+                                                                               "NOT NULL GROUP "   \
+                                                                               "BY v.facet, "      \
+                                                                               "v.value) n"        \
+                                                                               " GROUP BY "        \
+                                                                               "n.facet) g"
 
 static int count_statement(struct stmt *st, const struct coi_case_query *q)
 {

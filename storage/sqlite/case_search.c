@@ -29,10 +29,15 @@ enum {
 /* The list filters: the case's value (FILTER), or any value of its JSON array (ANY_FILTER), is
  * one of the JSON array bound to ?n. */
 #define IN_LIST(n) " IN (SELECT value FROM json_each(?" #n "))"
-#define FILTER(field, n, value) {offsetof(struct coi_case_query, field), n, value IN_LIST(n)}
+#define FILTER(field, n, value)                                                                    \
+    {                                                                                              \
+        offsetof(struct coi_case_query, field), n, value IN_LIST(n)                                \
+    }
 #define ANY_FILTER(field, n, array)                                                                \
-    {offsetof(struct coi_case_query, field), n,                                                    \
-     "EXISTS (SELECT 1 FROM json_each(" array ") j WHERE j.value" IN_LIST(n) ")"}
+    {                                                                                              \
+        offsetof(struct coi_case_query, field), n,                                                 \
+            "EXISTS (SELECT 1 FROM json_each(" array ") j WHERE j.value" IN_LIST(n) ")"            \
+    }
 
 static const struct {
     size_t offset; /* of the struct coi_strings in struct coi_case_query */
@@ -157,8 +162,7 @@ out:
 /* The FTS5 expression of `search` (owned by `w`) without the terms that hold no indexed word:
  * PostgreSQL drops stop words from a tsquery, while FTS5 would match nothing for a phrase left
  * empty. Sets w->nothing when no term is left. */
-static int match_expression(struct case_sql *w, const struct coi_search *search,
-                            const char **out)
+static int match_expression(struct case_sql *w, const struct coi_search *search, const char **out)
 {
     struct coi_search kept = {0}; /* borrows the words of `search` */
     *out = NULL;
@@ -246,9 +250,9 @@ static int add_after(struct case_sql *w, const struct coi_case_query *q, int sor
     const json_t *key = json_array_get(q->after, 0), *id = json_array_get(q->after, 1);
     enum key_type type = SORTS[sort].type;
     int ok = json_is_array(q->after) && json_array_size(q->after) == 2 && json_is_string(id) &&
-             (type == KEY_INTEGER ? json_is_integer(key)
-                                  : json_is_string(key) || (type == KEY_TEXT_OR_NULL &&
-                                                            json_is_null(key)));
+             (type == KEY_INTEGER
+                  ? json_is_integer(key)
+                  : json_is_string(key) || (type == KEY_TEXT_OR_NULL && json_is_null(key)));
     if (!ok)
         return coi_error_set(COI_EINVALID, "after", "not a sort key of this list");
     if (sort == COI_SORT_PUBLISHED_DESC) {
@@ -315,9 +319,10 @@ int sqlite_case_list(struct coi_storage *s, json_t **out, const struct coi_case_
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
     json_t *list = json_array(), *c;
-    int rc, step, sort = q->sort >= COI_SORT_UPDATED_DESC && q->sort <= COI_SORT_RELEVANCE
-                             ? (int)q->sort
-                             : COI_SORT_UPDATED_DESC;
+    int rc, step,
+        sort = q->sort >= COI_SORT_UPDATED_DESC && q->sort <= COI_SORT_RELEVANCE
+                   ? (int)q->sort
+                   : COI_SORT_UPDATED_DESC;
     int joined = sort == COI_SORT_RELEVANCE, with_snippet = q->highlight && q->search != NULL;
 
     *out = NULL;
@@ -400,9 +405,9 @@ out:
 }
 
 /* The facets, in the order case_facets documents them. */
-static const char *const FACETS[] = {"innovation_type",       "sector", "government_level",
-                                     "region_code", "implementation_status", "status",
-                                     "effect_type"};
+static const char *const FACETS[] = {
+    "innovation_type",       "sector", "government_level", "region_code",
+    "implementation_status", "status", "effect_type"};
 
 /* Each facet counts the distinct matching cases (`m`) per value; the regions are those of the
  * lead and the partners. json_each yields one NULL row for an array that is null. */

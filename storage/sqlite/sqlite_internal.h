@@ -99,7 +99,7 @@ int sqlite_case_derive(sqlite3 *db, const char *id);
 /* What every read of a case selects (cases.c), from a case aliased `c`: SQLITE_CASE_COLUMN_COUNT
  * columns that sqlite_case_from_row turns into the record (new reference in *out). */
 #define SQLITE_CASE_COLUMNS                                                                        \
-    "c.id, c.organisation_code, c.external_id, c.doc, c.status, c.government_levels,"             \
+    "c.id, c.organisation_code, c.external_id, c.doc, c.status, c.government_levels,"              \
     " c.adoption_count, c.regions_reached, c.version, c.created_at, c.updated_at,"                 \
     " c.published_at, (SELECT json_group_array(json_array(p.position, p.organisation_code))"       \
     " FROM case_partners p WHERE p.case_id = c.id)"

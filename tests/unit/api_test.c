@@ -70,8 +70,8 @@ TEST(percent_decode_handles_utf8_plus_and_rejects_broken_input)
     CHECK(api_percent_decode("%", 1, 1) == NULL);
     CHECK(api_percent_decode("%4", 2, 1) == NULL);
     CHECK(api_percent_decode("%zz", 3, 1) == NULL);
-    CHECK(api_percent_decode("%00", 3, 1) == NULL);    /* NUL */
-    CHECK(api_percent_decode("%C3", 3, 1) == NULL);    /* truncated UTF-8 */
+    CHECK(api_percent_decode("%00", 3, 1) == NULL);       /* NUL */
+    CHECK(api_percent_decode("%C3", 3, 1) == NULL);       /* truncated UTF-8 */
     CHECK(api_percent_decode("%ED%A0%80", 9, 1) == NULL); /* lone surrogate */
 }
 
@@ -238,8 +238,8 @@ TEST(search_parses_words_phrases_and_prefixes_and_renders_both_languages)
 
 TEST(search_operators_and_quotes_of_either_backend_are_plain_separators)
 {
-    const char *hostile[] = {"a' | b", "x & !y", "NEAR(a b)", "a:* <-> b", "\\\"'", "a OR b",
-                             "col:val", "(((a", "a\"b\"c\"", "--; DROP TABLE cases"};
+    const char *hostile[] = {"a' | b", "x & !y",  "NEAR(a b)", "a:* <-> b", "\\\"'",
+                             "a OR b", "col:val", "(((a",      "a\"b\"c\"", "--; DROP TABLE cases"};
     for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
         struct coi_search s;
         if (storage_search_parse(&s, hostile[i]) != COI_OK)

@@ -83,14 +83,37 @@ TEST(auth_time_claims_are_checked_with_30_seconds_leeway)
     CHECK_INT(verify_claims("{\"sub\":\"a\",\"role\":\"admin\",\"exp\":\"%ld\"}", 60, &who), -1);
 }
 
+TEST(auth_a_token_verified_once_is_taken_again_only_while_valid_and_by_the_same_keys)
+{
+    char why[160], claims[160];
+    struct identity who;
+    long exp = (long)time(NULL) + 60;
+    snprintf(claims, sizeof claims, "{\"sub\":\"r\",\"role\":\"editor\",\"exp\":%ld}", exp);
+    char *token = make_token(claims, JWT_ALG_HS256, SECRET);
+    struct auth_keys k = hs256_keys("", "");
+    CHECK_INT(auth_verify(&who, &k, token, time(NULL), why, sizeof why), 0);
+    CHECK_INT(auth_verify(&who, &k, token, time(NULL), why, sizeof why), 0);
+    CHECK_INT(who.role, ROLE_EDITOR);
+    CHECK_STR(who.sub, "r");
+    /* Past exp and the leeway, the remembered answer is not used. */
+    CHECK_INT(auth_verify(&who, &k, token, (time_t)exp + 31, why, sizeof why), -1);
+    CHECK_INT(who.role, ROLE_ANONYMOUS);
+    /* Another key set (here: an issuer required) decides afresh. */
+    struct auth_keys strict = hs256_keys("https://idp.example", "");
+    CHECK_INT(auth_verify(&who, &strict, token, time(NULL), why, sizeof why), -1);
+    auth_keys_free(&strict);
+    auth_keys_free(&k);
+    free(token);
+}
+
 TEST(auth_claims_must_name_a_known_role_party_and_org)
 {
     struct identity who;
     CHECK_INT(verify_claims("{\"sub\":\"a\",\"role\":\"root\",\"exp\":%ld}", 60, &who), -1);
     CHECK_INT(verify_claims("{\"role\":\"admin\",\"exp\":%ld}", 60, &who), -1);
     CHECK_INT(verify_claims("{\"sub\":\"a\",\"role\":\"steering\",\"exp\":%ld}", 60, &who), -1);
-    CHECK_INT(verify_claims("{\"sub\":\"a\",\"role\":\"steering\",\"party\":\"x\",\"exp\":%ld}",
-                            60, &who),
+    CHECK_INT(verify_claims("{\"sub\":\"a\",\"role\":\"steering\",\"party\":\"x\",\"exp\":%ld}", 60,
+                            &who),
               -1);
     CHECK_INT(verify_claims("{\"sub\":\"a\",\"role\":\"partner\",\"exp\":%ld}", 60, &who), -1);
     CHECK_INT(who.role, ROLE_ANONYMOUS);
@@ -181,8 +204,8 @@ TEST(policy_has_exactly_one_rule_for_every_route)
             found |= strcmp(policy_rules[j].method, routes[i].method) == 0 &&
                      strcmp(policy_rules[j].path, routes[i].path) == 0;
         if (!found)
-            test_fail(__FILE__, __LINE__, "policy rule %s %s has no route",
-                      policy_rules[j].method, policy_rules[j].path);
+            test_fail(__FILE__, __LINE__, "policy rule %s %s has no route", policy_rules[j].method,
+                      policy_rules[j].path);
     }
 }
 

@@ -153,3 +153,45 @@ TEST(cache_forgets_an_entry_after_its_time_and_keeps_its_link)
     CHECK_INT(stored("lists|a"), 0);
     cache_configure(0);
 }
+
+static void *late_filler(void *arg)
+{
+    (void)arg;
+    struct timespec pause = {0, 50 * 1000000L};
+    nanosleep(&pause, NULL);
+    cache_put("c9|public", "c9", "filled", 6, &(struct cache_meta){.etag = "\"f\""},
+              cache_generation());
+    cache_unclaim("c9|public");
+    return NULL;
+}
+
+TEST(cache_lookup_lets_one_caller_compute_while_the_others_wait)
+{
+    int claimed = -1;
+    cache_configure(1 << 20);
+    CHECK(cache_lookup("c9|public", 100, &claimed) == NULL);
+    CHECK_INT(claimed, 1); /* the first one computes */
+    pthread_t t;
+    pthread_create(&t, NULL, late_filler, NULL);
+    int second = -1;
+    struct cache_entry *e = cache_lookup("c9|public", 2000, &second);
+    CHECK(e != NULL); /* the second waited for it */
+    CHECK_INT(second, 0);
+    if (e != NULL)
+        CHECK_STR(e->body, "filled");
+    cache_release(e);
+    pthread_join(t, NULL);
+
+    /* A claim given up without an answer lets the next caller compute it. */
+    CHECK(cache_lookup("c8|public", 100, &claimed) == NULL);
+    CHECK_INT(claimed, 1);
+    cache_unclaim("c8|public");
+    CHECK(cache_lookup("c8|public", 100, &claimed) == NULL);
+    CHECK_INT(claimed, 1);
+    /* ... and one who waits too long computes it without the cache. */
+    int third = -1;
+    CHECK(cache_lookup("c8|public", 30, &third) == NULL);
+    CHECK_INT(third, 0);
+    cache_unclaim("c8|public");
+    cache_configure(0);
+}

@@ -12,8 +12,8 @@
 struct fake {
     struct coi_storage base;
     int calls, writes;
-    int result; /* what every operation returns */
-    int audits; /* audit entries written (not counted in calls) */
+    int result;      /* what every operation returns */
+    int audits;      /* audit entries written (not counted in calls) */
     char audit[512]; /* the last one: "outcome status type id|detail" */
 };
 
@@ -178,12 +178,12 @@ TEST(dispatch_patch_accepts_merge_patch_media_type_and_rejects_others)
 {
     struct fake f = fake_backend(COI_OK);
     const char *t = "/v1/organisations/{code}", *u = "/v1/organisations/0101";
-    CHECK_INT(call(&f, "PATCH", t, u, "application/merge-patch+json", "{\"name\":\"Kbh\"}", NULL,
-                   0),
-              200);
-    CHECK_INT(call(&f, "PATCH", t, u, "application/json; charset=utf-8", "{\"name\":\"Kbh\"}",
-                   NULL, 0),
-              200);
+    CHECK_INT(
+        call(&f, "PATCH", t, u, "application/merge-patch+json", "{\"name\":\"Kbh\"}", NULL, 0),
+        200);
+    CHECK_INT(
+        call(&f, "PATCH", t, u, "application/json; charset=utf-8", "{\"name\":\"Kbh\"}", NULL, 0),
+        200);
     CHECK_INT(f.writes, 2);
     CHECK_INT(call(&f, "PATCH", t, u, "application/json; charset=latin1", "{}", NULL, 0), 415);
     CHECK_INT(f.writes, 2);
@@ -197,8 +197,8 @@ TEST(dispatch_maps_storage_errors_to_statuses)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct fake f = fake_backend(cases[i].rc);
         char body[1024];
-        CHECK_INT(call(&f, "GET", "/v1/organisations/{code}", "/v1/organisations/0101", NULL,
-                       NULL, body, sizeof body),
+        CHECK_INT(call(&f, "GET", "/v1/organisations/{code}", "/v1/organisations/0101", NULL, NULL,
+                       body, sizeof body),
                   cases[i].status);
         CHECK(strstr(body, "\"type\":\"urn:problem:coi:") != NULL);
         /* Internal details stay in the log, not in the answer. */
@@ -222,8 +222,9 @@ TEST(dispatch_list_rejects_bad_query_without_storage_call)
 {
     struct fake f = fake_backend(COI_OK);
     const char *t = "/v1/organisations";
-    const char *bad[] = {"?limit=0", "?limit=201", "?limit=x", "?kind=city", "?foo=1",
-                         "?kind=region&kind=region", "?cursor=abc", "?q=%FF", "?q=%00",
+    const char *bad[] = {"?limit=0",         "?limit=201", "?limit=x",
+                         "?kind=city",       "?foo=1",     "?kind=region&kind=region",
+                         "?cursor=abc",      "?q=%FF",     "?q=%00",
                          "?region_code=../x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char url[128];

@@ -22,7 +22,10 @@ static void rows_of(sqlite3 *db, const char *sql, char *out, size_t size)
     for (int row = 0; sqlite3_step(stmt) == SQLITE_ROW; row++)
         for (int i = 0; i < sqlite3_column_count(stmt) && used < size; i++) {
             const char *v = (const char *)sqlite3_column_text(stmt, i);
-            used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : row ? " | " : "",
+            used += (size_t)snprintf(out + used, size - used, "%s%s",
+                                     i     ? ","
+                                     : row ? " | "
+                                           : "",
                                      v ? v : "NULL");
         }
     sqlite3_finalize(stmt);
@@ -87,7 +90,9 @@ TEST(sqlite_fts_indexes_tells_stop_words_from_words)
     CHECK_INT(sqlite_fts_indexes("OG"), 0);
     CHECK_INT(sqlite_fts_indexes("p\xc3\xa5"), 0);
     CHECK_INT(sqlite_fts_indexes("\xc2\xbbog\xc2\xab"), 0);
-    CHECK_INT(sqlite_fts_indexes("\xc2\xbbog\xc2\xab\xc3\xa6" "ble"), 1);
+    CHECK_INT(sqlite_fts_indexes("\xc2\xbbog\xc2\xab\xc3\xa6"
+                                 "ble"),
+              1);
     CHECK_INT(sqlite_fts_indexes(""), 0);
 }
 
@@ -130,12 +135,11 @@ TEST(sqlite_fts_migration_indexes_the_cases_written_before_it)
     CHECK_INT(s->case_create(s, &c, in, &actor, NULL), COI_OK);
     struct coi_search search;
     CHECK_INT(storage_search_parse(&search, "\xc3\xa6ldreplejen"), COI_OK);
-    CHECK_INT(s->case_list(s, &rows,
-                           &(struct coi_case_query){.see_all = 1,
-                                                    .search = &search,
-                                                    .sort = COI_SORT_TITLE,
-                                                    .limit = 10}),
-              COI_OK);
+    CHECK_INT(
+        s->case_list(s, &rows,
+                     &(struct coi_case_query){
+                         .see_all = 1, .search = &search, .sort = COI_SORT_TITLE, .limit = 10}),
+        COI_OK);
     CHECK_INT(json_array_size(rows), 2);
     CHECK_STR(json_string_value(json_object_get(json_array_get(rows, 0), "title")), "Gammel sag");
     storage_search_free(&search);

@@ -55,9 +55,9 @@ static void make_cases(struct coi_storage *s)
         " \"spread_potential_rating\": \"medium\", \"origin\": \"adapted\","
         " \"tags\": [\"sundhed\"], \"started_on\": \"2022-06-15\"}"));
     json_decref(case_make(s, "0147", "0851", "published",
-                         "{\"title\": \"F3\", \"innovation_types\": [\"task\"],"
-                         " \"effect_types\": [], \"spread_potential_rating\": \"low\","
-                         " \"origin\": \"copied\", \"tags\": []}"));
+                          "{\"title\": \"F3\", \"innovation_types\": [\"task\"],"
+                          " \"effect_types\": [], \"spread_potential_rating\": \"low\","
+                          " \"origin\": \"copied\", \"tags\": []}"));
     json_decref(case_make(
         s, "1085", NULL, "in_review",
         "{\"title\": \"F4\", \"innovation_types\": [\"vision\", \"workflow\"],"
@@ -143,9 +143,9 @@ static json_t *facets_by_listing(struct coi_storage *s, const struct coi_case_qu
 static void check_count_and_facets(struct coi_storage *s, const struct coi_case_query *q,
                                    const char *what)
 {
-    static const char *const names[] = {"innovation_type",       "sector", "government_level",
-                                        "region_code", "implementation_status", "status",
-                                        "effect_type"};
+    static const char *const names[] = {
+        "innovation_type",       "sector", "government_level", "region_code",
+        "implementation_status", "status", "effect_type"};
     int64_t count = -1;
     json_t *facets = NULL, *expected = facets_by_listing(s, q), *all = case_list_all(s, q, 50);
     CHECK_INT(s->case_count(s, &count, q), COI_OK);
@@ -220,7 +220,9 @@ STORAGE_TEST(storage_case_find_each_filter_alone_and_combined)
          "F1 | F5"},
         {{.see_all = 1, .region_codes = STRINGS("1084"), .innovation_types = STRINGS("workflow")},
          "F1"},
-        {{.see_all = 1, .tags = STRINGS("hjemmepleje"), .statuses = STRINGS("in_review"),
+        {{.see_all = 1,
+          .tags = STRINGS("hjemmepleje"),
+          .statuses = STRINGS("in_review"),
           .government_levels = STRINGS("regional")},
          "F4"},
         {{.see_all = 1, .organisation_codes = STRINGS("0101"), .origins = STRINGS("copied")}, ""},
@@ -247,18 +249,17 @@ STORAGE_TEST(storage_case_find_updated_since_includes_its_instant)
     make_cases(s);
     sleep_ms(5);
     json_t *f3 = NULL, *changed = NULL;
-    CHECK_INT(s->case_list(s, &f3,
-                           &(struct coi_case_query){.see_all = 1, .origins = STRINGS("copied"),
-                                                    .limit = 1}),
+    CHECK_INT(s->case_list(
+                  s, &f3,
+                  &(struct coi_case_query){.see_all = 1, .origins = STRINGS("copied"), .limit = 1}),
               COI_OK);
     json_t *in = case_new("0147", NULL, "0851", "F3 igen");
-    CHECK_INT(s->case_update(s, &changed, field(json_array_get(f3, 0), "id"), in, -1, &TEST_ACTOR,
-                             NULL),
-              COI_OK);
-    case_titles(s,
-                &(struct coi_case_query){.see_all = 1,
-                                         .updated_since = field(changed, "updated_at")},
-                1, titles, sizeof titles);
+    CHECK_INT(
+        s->case_update(s, &changed, field(json_array_get(f3, 0), "id"), in, -1, &TEST_ACTOR, NULL),
+        COI_OK);
+    case_titles(
+        s, &(struct coi_case_query){.see_all = 1, .updated_since = field(changed, "updated_at")}, 1,
+        titles, sizeof titles);
     CHECK_STR(titles, "F3 igen");
     json_decref(in);
     json_decref(changed);
@@ -308,9 +309,9 @@ STORAGE_TEST(storage_case_find_count_and_facets_follow_search_and_evaluations)
     want = json_pack("{s:i, s:i, s:i}", "elderly_care", 2, "health", 1, "social", 1);
     CHECK(json_equal(json_object_get(facets, "sector"), want));
     json_decref(want);
-    CHECK_INT(json_integer_value(json_object_get(json_object_get(facets, "innovation_type"),
-                                                 "workflow")),
-              2);
+    CHECK_INT(
+        json_integer_value(json_object_get(json_object_get(facets, "innovation_type"), "workflow")),
+        2);
     CHECK_INT(json_integer_value(json_object_get(json_object_get(facets, "status"), "published")),
               3);
     json_decref(facets);
@@ -326,13 +327,14 @@ static void make_sortable(struct coi_storage *s)
         const char *fields, *status;
         int adoptions;
     } spec[] = {
-        {"{\"title\": \"B\xc3\xb8lle\", \"problem\": \"Hjemmeplejen mangler folk.\"}",
-         "published", 2},
+        {"{\"title\": \"B\xc3\xb8lle\", \"problem\": \"Hjemmeplejen mangler folk.\"}", "published",
+         2},
         {"{\"title\": \"Abe\", \"summary\": \"Et nyt tilbud i hjemmeplejen.\"}", NULL, 1},
         {"{\"title\": \"abe\", \"solution\": \"Hjemmeplejen og hjemmeplejens ledere.\"}",
          "published", 1},
         {"{\"title\": \"Hjemmeplejen i Zebra\"}", NULL, 0},
-        {"{\"title\": \"\xc3\x86" "ble\", \"lessons_learned\": \"Sp\xc3\xb8rg hjemmeplejen.\"}",
+        {"{\"title\": \"\xc3\x86"
+         "ble\", \"lessons_learned\": \"Sp\xc3\xb8rg hjemmeplejen.\"}",
          "published", 0},
         {"{\"title\": \"Abe\", \"problem\": \"Hjemmepleje\", \"tags\": [\"hjemmepleje\"]}", NULL,
          0},
@@ -362,14 +364,14 @@ static void add_between_pages(struct coi_storage *s, int round)
 
 STORAGE_TEST(storage_case_find_every_sort_pages_without_skips_or_repeats_while_cases_are_added)
 {
-    static const char *const names[] = {"updated_at DESC", "updated_at ASC", "title",
-                                        "adoption_count DESC", "published_at DESC",
-                                        "relevance"};
+    static const char *const names[] = {"updated_at DESC",     "updated_at ASC",    "title",
+                                        "adoption_count DESC", "published_at DESC", "relevance"};
     struct coi_search search;
     CHECK_INT(storage_search_parse(&search, "hjemmepleje"), COI_OK);
     make_sortable(s);
     for (int sort = COI_SORT_UPDATED_DESC; sort <= COI_SORT_RELEVANCE; sort++) {
-        struct coi_case_query q = {.see_all = 1, .sort = (enum coi_case_sort)sort,
+        struct coi_case_query q = {.see_all = 1,
+                                   .sort = (enum coi_case_sort)sort,
                                    .search = sort == COI_SORT_RELEVANCE ? &search : NULL};
         /* the order at the start, checked by case_list_all, in one page and page by page */
         json_t *whole = case_list_all(s, &q, 100), *small = case_list_all(s, &q, 1);
@@ -429,7 +431,8 @@ STORAGE_TEST(storage_case_find_published_sort_lists_never_published_cases_last)
 {
     make_sortable(s);
     json_t *rows = case_list_all(
-        s, &(struct coi_case_query){.see_all = 1, .sort = COI_SORT_PUBLISHED_DESC}, 3), *row;
+               s, &(struct coi_case_query){.see_all = 1, .sort = COI_SORT_PUBLISHED_DESC}, 3),
+           *row;
     size_t i;
     char published[16] = "";
     json_array_foreach(rows, i, row)
@@ -440,13 +443,15 @@ STORAGE_TEST(storage_case_find_published_sort_lists_never_published_cases_last)
     }
     CHECK_STR(published, "PPP----");
     /* the newest publication first: "Æble" was published last */
-    CHECK_STR(field(json_array_get(rows, 0), "title"), "\xc3\x86" "ble");
+    CHECK_STR(field(json_array_get(rows, 0), "title"), "\xc3\x86"
+                                                       "ble");
     json_decref(rows);
 
     char titles[256];
     case_titles(s, &(struct coi_case_query){.see_all = 1, .sort = COI_SORT_TITLE}, 0, titles,
                 sizeof titles);
-    CHECK_STR(titles, "Abe | Abe | B\xc3\xb8lle | Hjemmeplejen i Zebra | abe | \xc3\x86" "ble | "
+    CHECK_STR(titles, "Abe | Abe | B\xc3\xb8lle | Hjemmeplejen i Zebra | abe | \xc3\x86"
+                      "ble | "
                       "\xc3\x98rn i hjemmeplejen");
     case_titles(s, &(struct coi_case_query){.see_all = 1, .sort = COI_SORT_ADOPTIONS_DESC}, 0,
                 titles, sizeof titles);

@@ -486,9 +486,10 @@ STORAGE_TEST(storage_cases_list_keyset_paging_neither_skips_nor_repeats_when_a_c
     /* the sort key of a row continues right after it, ties on updated_at included */
     json_t *page;
     for (size_t k = 0; k + 1 < json_array_size(whole); k++) {
-        struct coi_case_query next = {
-            .see_all = 1, .limit = 1,
-            .after = json_object_get(json_array_get(whole, k), "_sort_key")};
+        struct coi_case_query next = {.see_all = 1,
+                                      .limit = 1,
+                                      .after =
+                                          json_object_get(json_array_get(whole, k), "_sort_key")};
         page = case_page(s, &next);
         CHECK_STR(field(json_array_get(page, 0), "id"), field(json_array_get(whole, k + 1), "id"));
         json_decref(page);

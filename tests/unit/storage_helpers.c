@@ -225,8 +225,7 @@ json_t *case_page(struct coi_storage *s, const struct coi_case_query *q)
     size_t i;
     int rc = s->case_list(s, &rows, q);
     if (rc != COI_OK || !json_is_array(rows)) {
-        test_fail(__FILE__, __LINE__, "case_list: %s (%s)", coi_error_name(rc),
-                  coi_error_detail());
+        test_fail(__FILE__, __LINE__, "case_list: %s (%s)", coi_error_name(rc), coi_error_detail());
         json_decref(rows);
         return json_array();
     }
@@ -278,7 +277,7 @@ json_t *case_list_all(struct coi_storage *s, const struct coi_case_query *filter
 }
 
 json_t *case_make(struct coi_storage *s, const char *org, const char *partners, const char *status,
-                 const char *fields)
+                  const char *fields)
 {
     json_t *in = case_new(org, NULL, partners, "Uden titel"), *c = NULL, *over = NULL, *v;
     const char *key;
@@ -298,8 +297,8 @@ json_t *case_make(struct coi_storage *s, const char *org, const char *partners, 
     json_t *moved = NULL;
     int rc = s->case_transition(s, &moved, field(c, "id"), status, NULL, 1, &TEST_ACTOR);
     if (rc != COI_OK)
-        test_fail(__FILE__, __LINE__, "case_transition to %s: %s (%s)", status,
-                  coi_error_name(rc), coi_error_detail());
+        test_fail(__FILE__, __LINE__, "case_transition to %s: %s (%s)", status, coi_error_name(rc),
+                  coi_error_detail());
     json_decref(c);
     c = rc == COI_OK ? moved : NULL;
 out:

@@ -77,12 +77,17 @@ STORAGE_TEST(storage_search_matches_danish_inflections_by_their_stem)
         " ogs\xc3\xa5 kaldet \xe2\x80\x99natholdet\xe2\x80\x99\xe2\x80\xa6 ringer\"}");
     CHECK_FOUND(ALL, "nattevagt", "Natholdet");
     CHECK_FOUND(ALL, "\"kaldet natholdet\" ringer", "Natholdet");
-    add(s, "0101", "draft", "{\"title\": \"Caf\xc3\xa9" "en p\xc3\xa5 plejehjemmet\"}");
-    CHECK_FOUND(ALL, "CAF\xc3\x89", "Caf\xc3\xa9" "en p\xc3\xa5 plejehjemmet");
+    add(s, "0101", "draft",
+        "{\"title\": \"Caf\xc3\xa9"
+        "en p\xc3\xa5 plejehjemmet\"}");
+    CHECK_FOUND(ALL, "CAF\xc3\x89",
+                "Caf\xc3\xa9"
+                "en p\xc3\xa5 plejehjemmet");
     CHECK_FOUND(ALL, "caf", ""); /* é is a letter, not the end of a word */
     /* tags are searched too: case_new tags every case "velfærd" and "digital" */
     CHECK_FOUND(ALL, "velf\xc3\xa6rd",
-                "Aftensmad | Caf\xc3\xa9" "en p\xc3\xa5 plejehjemmet | "
+                "Aftensmad | Caf\xc3\xa9"
+                "en p\xc3\xa5 plejehjemmet | "
                 "Hjemmeplejen planl\xc3\xa6gger ruter | Natholdet | "
                 "\xc3\x86ldreplejen f\xc3\xa5r robotter");
 }
@@ -129,8 +134,7 @@ STORAGE_TEST(storage_search_stop_words_are_left_out_of_the_search)
 
     CHECK_FOUND(ALL, "hjemmeplejen og de \xc3\xa6ldre", "Hjemmeplejen og de \xc3\xa6ldre");
     CHECK_FOUND(ALL, "hjemmeplejen og", "Hjemmeplejen | Hjemmeplejen og de \xc3\xa6ldre");
-    CHECK_FOUND(ALL, "de \xc3\xa6ldre",
-                "Hjemmeplejen og de \xc3\xa6ldre | \xc3\x86ldre");
+    CHECK_FOUND(ALL, "de \xc3\xa6ldre", "Hjemmeplejen og de \xc3\xa6ldre | \xc3\x86ldre");
     CHECK_FOUND(ALL, "\"hjemmeplejen og de \xc3\xa6ldre\"", "Hjemmeplejen og de \xc3\xa6ldre");
     CHECK_FOUND(ALL, "og*", "");
 
@@ -139,8 +143,8 @@ STORAGE_TEST(storage_search_stop_words_are_left_out_of_the_search)
     struct coi_search search;
     json_t *facets = NULL;
     CHECK_INT(storage_search_parse(&search, "\"og de\""), COI_OK);
-    struct coi_case_query q = {.see_all = 1, .search = &search, .highlight = 1,
-                               .sort = COI_SORT_RELEVANCE, .limit = 10};
+    struct coi_case_query q = {
+        .see_all = 1, .search = &search, .highlight = 1, .sort = COI_SORT_RELEVANCE, .limit = 10};
     json_t *rows = case_page(s, &q);
     CHECK_INT(json_array_size(rows), 0);
     json_decref(rows);
@@ -175,13 +179,13 @@ STORAGE_TEST(storage_search_relevance_puts_a_title_match_before_a_body_match)
     /* Made in this order so that the tie-break (id DESC) alone would list the title match
      * last: only the rank can put it first. */
     json_t *title = case_make(s, "0101", NULL, "published",
-                             "{\"title\": \"Hjemmeplejen i Aalborg\","
-                             " \"problem\": \"Ventetid p\xc3\xa5 bes\xc3\xb8g\"}");
+                              "{\"title\": \"Hjemmeplejen i Aalborg\","
+                              " \"problem\": \"Ventetid p\xc3\xa5 bes\xc3\xb8g\"}");
     json_t *body = case_make(s, "0101", NULL, "published",
-                            "{\"title\": \"Bes\xc3\xb8g hos borgere\","
-                            " \"problem\": \"Kommunens hjemmepleje planl\xc3\xa6gger bes\xc3\xb8g"
-                            " med en app, s\xc3\xa5 borgerne ved hvorn\xc3\xa5r der kommer"
-                            " nogen.\"}");
+                             "{\"title\": \"Bes\xc3\xb8g hos borgere\","
+                             " \"problem\": \"Kommunens hjemmepleje planl\xc3\xa6gger bes\xc3\xb8g"
+                             " med en app, s\xc3\xa5 borgerne ved hvorn\xc3\xa5r der kommer"
+                             " nogen.\"}");
     add(s, "0101", "published", "{\"title\": \"Skolemad\"}");
     char ids[256], expected[256];
     snprintf(expected, sizeof expected, "%s %s", field(title, "id"), field(body, "id"));
@@ -212,8 +216,9 @@ STORAGE_TEST(storage_search_relevance_puts_a_title_match_before_a_body_match)
 STORAGE_TEST(storage_search_relevance_pages_through_a_tie_larger_than_a_page)
 {
     enum { TIED = 260 };
-    json_t *best = case_make(s, "0101", NULL, "published",
-                             "{\"title\": \"Hjemmepleje\", \"summary\": \"Hjemmepleje om natten\"}");
+    json_t *best =
+        case_make(s, "0101", NULL, "published",
+                  "{\"title\": \"Hjemmepleje\", \"summary\": \"Hjemmepleje om natten\"}");
     for (int i = 0; i < TIED; i++)
         add(s, "0101", "published", "{\"title\": \"Ruter\", \"summary\": \"Hjemmepleje\"}");
     add(s, "0101", "published", "{\"title\": \"Skolemad\"}");
@@ -296,8 +301,9 @@ STORAGE_TEST(storage_search_snippet_wraps_matching_words_in_mark)
     check_marks(field(json_array_get(rows, 0), "_snippet"), "rute");
     json_decref(rows);
 
-    rows = search_page(s, (struct coi_case_query){.see_all = 1, .highlight = 1,
-                                                   .sort = COI_SORT_RELEVANCE, .limit = 10},
+    rows = search_page(s,
+                       (struct coi_case_query){
+                           .see_all = 1, .highlight = 1, .sort = COI_SORT_RELEVANCE, .limit = 10},
                        "digital");
     CHECK_INT(json_array_size(rows), 1);
     check_marks(field(json_array_get(rows, 0), "_snippet"), "digital");
@@ -307,16 +313,23 @@ STORAGE_TEST(storage_search_snippet_wraps_matching_words_in_mark)
 STORAGE_TEST(storage_search_shows_each_viewer_only_what_it_may_see)
 {
     add(s, "0101", "published",
-        "{\"title\": \"Hjemmeplejen i K\xc3\xb8" "benhavn\", \"sector\": \"elderly_care\"}");
+        "{\"title\": \"Hjemmeplejen i K\xc3\xb8"
+        "benhavn\", \"sector\": \"elderly_care\"}");
     add(s, "0851", "draft", "{\"title\": \"Hjemmeplejen i Aalborg\", \"sector\": \"health\"}");
     add(s, "0147", "published", "{\"title\": \"Skolemad\", \"sector\": \"education\"}");
 
-    CHECK_FOUND((struct coi_case_query){0}, "hjemmepleje", "Hjemmeplejen i K\xc3\xb8" "benhavn");
+    CHECK_FOUND((struct coi_case_query){0}, "hjemmepleje",
+                "Hjemmeplejen i K\xc3\xb8"
+                "benhavn");
     CHECK_FOUND((struct coi_case_query){.viewer_org = "0101"}, "hjemmepleje",
-                "Hjemmeplejen i K\xc3\xb8" "benhavn");
+                "Hjemmeplejen i K\xc3\xb8"
+                "benhavn");
     CHECK_FOUND((struct coi_case_query){.viewer_org = "0851"}, "hjemmepleje",
-                "Hjemmeplejen i Aalborg | Hjemmeplejen i K\xc3\xb8" "benhavn");
-    CHECK_FOUND(ALL, "hjemmepleje", "Hjemmeplejen i Aalborg | Hjemmeplejen i K\xc3\xb8" "benhavn");
+                "Hjemmeplejen i Aalborg | Hjemmeplejen i K\xc3\xb8"
+                "benhavn");
+    CHECK_FOUND(ALL, "hjemmepleje",
+                "Hjemmeplejen i Aalborg | Hjemmeplejen i K\xc3\xb8"
+                "benhavn");
 
     struct coi_search search;
     json_t *facets = NULL;
