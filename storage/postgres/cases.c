@@ -24,7 +24,7 @@ const char pg_case_recompute_sql[] =
     " WHERE c.id = $1::text AND d.key = c.id RETURNING c.id";
 /* clang-format on */
 
-static const char GET_SQL[] = "SELECT " CASE_RECORD " FROM cases c WHERE c.id = $1::text";
+const char pg_case_get_sql[] = "SELECT " CASE_RECORD " FROM cases c WHERE c.id = $1::text";
 
 static const char GET_BY_EXTERNAL_ID_SQL[] =
     "SELECT " CASE_RECORD " FROM cases c"
@@ -68,7 +68,7 @@ static int read_one(struct coi_storage *s, json_t **out, const char *sql, int np
 int pg_case_get(struct coi_storage *s, json_t **out, const char *id)
 {
     const char *params[1] = {id};
-    return read_one(s, out, GET_SQL, 1, params, "no such case");
+    return read_one(s, out, pg_case_get_sql, 1, params, "no such case");
 }
 
 int pg_case_get_by_external_id(struct coi_storage *s, json_t **out, const char *organisation_code,
@@ -202,7 +202,7 @@ int pg_case_transition(struct coi_storage *s, json_t **out, const char *id, cons
 {
     struct pg_storage *pg = (struct pg_storage *)s;
     const char *params[5] = {id, to, NULL, NULL, note}, *get[1] = {id};
-    struct pg_statement read = {GET_SQL, 1, get};
+    struct pg_statement read = {pg_case_get_sql, 1, get};
     char status[32], *actor_json = NULL, *entry = NULL;
     PGconn *conn = NULL;
     PGresult *res = NULL;

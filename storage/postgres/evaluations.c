@@ -31,7 +31,7 @@ static const char HISTORY_SQL[] =
 /* One object {case id: summary} over the case ids $3 (a text[]), with the evaluations visible
  * under $1 and $2. An aggregate without GROUP BY always yields a row, so every id gets its
  * entry, zeros included. Methods sort by bytes (COLLATE "C"), as SQLite does. */
-static const char SUMMARIES_SQL[] =
+const char pg_evaluation_summaries_sql[] =
     "SELECT COALESCE(jsonb_object_agg(k.id, jsonb_build_object('count', s.count,"
     " 'published_count', s.published_count, 'best_evidence_level', s.best,"
     " 'documented_annual_savings_dkk', s.savings, 'methods', s.methods)), '{}'::jsonb)::text"
@@ -140,7 +140,7 @@ int pg_evaluation_summaries(struct coi_storage *s, json_t **out, const char *con
     params[2] = ids;
     if ((rc = pg_acquire(pg, &conn)) != COI_OK)
         goto out;
-    if ((rc = pg_read_query(&res, conn, SUMMARIES_SQL, 3, params)) == COI_OK)
+    if ((rc = pg_read_query(&res, conn, pg_evaluation_summaries_sql, 3, params)) == COI_OK)
         rc = pg_json_value(out, res, 0, 0);
     PQclear(res);
     pg_release(pg, conn);

@@ -19,7 +19,7 @@ struct pg_storage {
     struct pool pool;
     char *conninfo;           /* the URL as given; expanded by libpq (expand_dbname) */
     char connect_timeout[16]; /* seconds, as libpq wants it: a string */
-    char options[128];        /* "-c statement_timeout=N -c TimeZone=UTC ..." */
+    char options[256];        /* "-c statement_timeout=N -c TimeZone=UTC ..." */
     unsigned claims;          /* idempotency claims made, for the occasional purge (atomic) */
 };
 
@@ -107,10 +107,12 @@ void pg_release(struct pg_storage *pg, PGconn *conn);
 
 /* Statements that a connection prepares (all of them) the first time it needs one, and then
  * runs by name (pg_exec_params, pg_pipeline): the large ones that writes run, whose planning
- * took longer than their execution for one row (about 1.5 ms each). Defined in case_writes.c,
- * changes.c and cases.c. */
+ * took longer than their execution for one row (about 1.5 ms each), and the two reads of a
+ * single case (the record and its evaluation summary), where parsing and planning were most
+ * of the database's time. Defined in case_writes.c, changes.c, cases.c and evaluations.c. */
 extern const char pg_case_check_sql[], pg_case_write_sql[], pg_case_recompute_sql[];
 extern const char pg_case_changes_sql[], pg_evaluation_change_sql[], pg_adoption_change_sql[];
+extern const char pg_case_get_sql[], pg_evaluation_summaries_sql[];
 
 /* PQexecParams, or PQexecPrepared when `sql` is one of the prepared statements above. The
  * result is libpq's (NULL or failed: see pg_error). */
