@@ -184,13 +184,22 @@ json_t *case_present(const json_t *record, const json_t *summary)
     for (const char *const *f = CASE_READ_ONLY; *f != NULL; f++)
         if (strcmp(*f, "id") != 0)
             json_object_set_new(out, *f, json_deep_copy(shown(record, *f, empty)));
-    if (summary != NULL)
-        json_object_set_new(out, "evaluation_summary", json_deep_copy(summary));
-    else
-        json_object_set_new(out, "evaluation_summary",
-                            json_pack("{s:i, s:i, s:n, s:i, s:[]}", "count", 0, "published_count",
-                                      0, "best_evidence_level", "documented_annual_savings_dkk", 0,
-                                      "methods"));
+    /* The summary's keys in the documented order, whatever order the backend built them in
+     * (PostgreSQL's jsonb orders keys by length). */
+    static const char *const summary_keys[] = {"count", "published_count", "best_evidence_level",
+                                               "documented_annual_savings_dkk", "methods", NULL};
+    json_t *ordered = json_object();
+    for (const char *const *k = summary_keys; *k != NULL; k++) {
+        json_t *v = summary != NULL ? json_object_get(summary, *k) : NULL;
+        if (v == NULL)
+            v = strcmp(*k, "methods") == 0               ? json_array()
+                : strcmp(*k, "best_evidence_level") == 0 ? json_null()
+                                                         : json_integer(0);
+        else
+            v = json_deep_copy(v);
+        json_object_set_new(ordered, *k, v);
+    }
+    json_object_set_new(out, "evaluation_summary", ordered);
     json_decref(empty);
     return out;
 }

@@ -5,6 +5,9 @@
 # (p95 under 50 ms); then the plans PostgreSQL used for them (auto_explain of the statements
 # the service really ran). Figures go to bench/results/search-latest.json.
 #
+# The server runs without its response cache (COI_CACHE_MAX_BYTES=0): the scenarios repeat a
+# few dozen queries, which the cache would answer from memory; this measures the database.
+#
 # BENCH_REQUESTS (500) requests per scenario, BENCH_MAX_SECONDS (20) per scenario at most
 # (after 100 requests), BENCH_CASES (100000) cases, BENCH_LOAD_WORKERS (nproc) parallel loaders.
 set -euo pipefail
@@ -59,7 +62,7 @@ start_server() {
     local port i
     port=$(free_port)
     base="http://127.0.0.1:$port"
-    COI_LISTEN="127.0.0.1:$port" COI_DATABASE="$url" COI_LOG_LEVEL=warn \
+    COI_LISTEN="127.0.0.1:$port" COI_DATABASE="$url" COI_LOG_LEVEL=warn COI_CACHE_MAX_BYTES=0 \
         build/coi serve >>"$work/serve.log" 2>&1 &
     server_pid=$!
     for ((i = 0; i < 100; i++)); do

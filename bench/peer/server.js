@@ -72,10 +72,10 @@ function present(row) {
   out.regions_reached = row.regions_reached;
   out.evaluation_summary = {
     count: row.count,
-    methods: row.methods,
     published_count: row.count,
     best_evidence_level: row.best,
     documented_annual_savings_dkk: row.savings,
+    methods: row.methods,
   };
   out.version = row.version;
   out.created_at = row.created_at.toISOString();
