@@ -267,27 +267,6 @@ static int chunk_run(struct batch *b, struct item *items, size_t n)
     return rc;
 }
 
-/* 1 when the Content-Type's media type (before any ';', case-insensitive) is `type` and any
- * charset parameter is UTF-8. */
-static int media_type_is(const char *header, const char *type)
-{
-    size_t tlen = strlen(type);
-    while (*header == ' ')
-        header++;
-    if (strncasecmp(header, type, tlen) != 0)
-        return 0;
-    const char *rest = header + tlen;
-    while (*rest == ' ')
-        rest++;
-    if (*rest == '\0')
-        return 1;
-    if (*rest != ';')
-        return 0;
-    const char *charset = strcasestr(rest, "charset=");
-    return charset == NULL || strncasecmp(charset + 8, "utf-8", 5) == 0 ||
-           strncasecmp(charset + 8, "\"utf-8\"", 7) == 0;
-}
-
 /* The items of a JSON array body, a chunk at a time. Returns COI_OK or a storage error; a
  * problem was sent when the body was refused (*refused = 1). */
 static int run_array(struct batch *b, struct item *chunk, int *refused)
@@ -400,8 +379,8 @@ void cases_batch(struct api_ctx *c)
                      c->who.org);
         goto out;
     }
-    ndjson = type != NULL && media_type_is(type, "application/x-ndjson");
-    if (!ndjson && (type == NULL || !media_type_is(type, "application/json"))) {
+    ndjson = type != NULL && api_media_type_is(type, "application/x-ndjson");
+    if (!ndjson && (type == NULL || !api_media_type_is(type, "application/json"))) {
         problem_send(c, 415,
                      "send the batch as application/json (an array) or application/x-ndjson "
                      "(one object per line)");

@@ -9,26 +9,26 @@
 #include "api/validate.h"
 #include "storage/storage.h"
 
-static const char *const innovation_types[] = {"collaboration", "work_tool", "workflow", "task",
-                                               "vision",        "role",      NULL};
-static const char *const sectors[] = {"health",
-                                      "elderly_care",
-                                      "social",
-                                      "children_youth",
-                                      "education",
-                                      "employment",
-                                      "environment_climate",
-                                      "culture_leisure",
-                                      "administration",
-                                      "digital_services",
-                                      "other",
-                                      NULL};
-static const char *const implementation_statuses[] = {"piloting", "implementing", "implemented",
-                                                      "discontinued", NULL};
-static const char *const origins[] = {"original", "adapted", "copied", NULL};
-static const char *const ratings[] = {"low", "medium", "high", NULL};
-static const char *const effect_types[] = {"economy", "quality", "employee_satisfaction",
-                                           "citizen_involvement", NULL};
+const char *const CASE_INNOVATION_TYPES[] = {"collaboration", "work_tool", "workflow", "task",
+                                             "vision",        "role",      NULL};
+const char *const CASE_SECTORS[] = {"health",
+                                    "elderly_care",
+                                    "social",
+                                    "children_youth",
+                                    "education",
+                                    "employment",
+                                    "environment_climate",
+                                    "culture_leisure",
+                                    "administration",
+                                    "digital_services",
+                                    "other",
+                                    NULL};
+const char *const CASE_IMPLEMENTATION_STATUSES[] = {"piloting", "implementing", "implemented",
+                                                    "discontinued", NULL};
+const char *const CASE_ORIGINS[] = {"original", "adapted", "copied", NULL};
+const char *const CASE_RATINGS[] = {"low", "medium", "high", NULL};
+const char *const CASE_EFFECT_TYPES[] = {"economy", "quality", "employee_satisfaction",
+                                         "citizen_involvement", NULL};
 
 /* Long knowledge texts: at most this many characters each. */
 #define PROSE_MAX 20000
@@ -134,12 +134,12 @@ void case_check(json_t *errors, const json_t *doc)
     validate_prose(errors, doc, "problem", PROSE_MAX);
     validate_prose(errors, doc, "solution", PROSE_MAX);
     validate_prose(errors, doc, "scope", PROSE_MAX);
-    validate_enum_list(errors, doc, "innovation_types", innovation_types, 1, 6, 1);
-    validate_enum(errors, doc, "sector", sectors, 0);
+    validate_enum_list(errors, doc, "innovation_types", CASE_INNOVATION_TYPES, 1, 6, 1);
+    validate_enum(errors, doc, "sector", CASE_SECTORS, 0);
     validate_string_list(errors, doc, "tags", 20, 50);
-    validate_enum(errors, doc, "implementation_status", implementation_statuses, 0);
+    validate_enum(errors, doc, "implementation_status", CASE_IMPLEMENTATION_STATUSES, 0);
     validate_date(errors, doc, "started_on", 0);
-    const char *origin = validate_enum(errors, doc, "origin", origins, 0);
+    const char *origin = validate_enum(errors, doc, "origin", CASE_ORIGINS, 0);
     json_t *inspired = json_object_get(doc, "inspired_by_case_id");
     if (inspired != NULL && !json_is_null(inspired)) {
         if (validate_text(errors, doc, "inspired_by_case_id", 1, 64, 0) != NULL &&
@@ -154,8 +154,8 @@ void case_check(json_t *errors, const json_t *doc)
     validate_bool(errors, doc, "employee_driven");
     validate_bool(errors, doc, "user_driven");
     validate_prose(errors, doc, "spread_potential", PROSE_MAX);
-    validate_enum(errors, doc, "spread_potential_rating", ratings, 0);
-    validate_enum_list(errors, doc, "effect_types", effect_types, 0, 4, 0);
+    validate_enum(errors, doc, "spread_potential_rating", CASE_RATINGS, 0);
+    validate_enum_list(errors, doc, "effect_types", CASE_EFFECT_TYPES, 0, 4, 0);
     validate_prose(errors, doc, "effects_summary", PROSE_MAX);
     validate_prose(errors, doc, "risks_and_pitfalls", PROSE_MAX);
     validate_prose(errors, doc, "lessons_learned", PROSE_MAX);
@@ -186,8 +186,12 @@ json_t *case_present(const json_t *record, const json_t *summary)
             json_object_set_new(out, *f, json_deep_copy(shown(record, *f, empty)));
     /* The summary's keys in the documented order, whatever order the backend built them in
      * (PostgreSQL's jsonb orders keys by length). */
-    static const char *const summary_keys[] = {"count", "published_count", "best_evidence_level",
-                                               "documented_annual_savings_dkk", "methods", NULL};
+    static const char *const summary_keys[] = {"count",
+                                               "published_count",
+                                               "best_evidence_level",
+                                               "documented_annual_savings_dkk",
+                                               "methods",
+                                               NULL};
     json_t *ordered = json_object();
     for (const char *const *k = summary_keys; *k != NULL; k++) {
         json_t *v = summary != NULL ? json_object_get(summary, *k) : NULL;

@@ -9,6 +9,12 @@
 extern const char *const CASE_WRITABLE[];
 extern const char *const CASE_READ_ONLY[];
 
+/* The values the enumerated fields take (NULL-terminated): for checks and for filters. */
+extern const char *const CASE_INNOVATION_TYPES[],
+    *const CASE_SECTORS[], *const CASE_IMPLEMENTATION_STATUSES[],
+                               *const CASE_ORIGINS[], *const CASE_RATINGS[],
+                                                          *const CASE_EFFECT_TYPES[];
+
 /* Checks a complete case document (every writable field it has; absent optional fields are
  * fine) and the rules between its fields. Errors go to `errors`. */
 void case_check(json_t *errors, const json_t *doc);

@@ -20,26 +20,6 @@
 static const char *const statuses[] = {
     "draft", "submitted", "in_review", "published", "changes_requested", "archived", NULL};
 static const char *const levels[] = {"municipal", "regional", "state", NULL};
-static const char *const innovation_types[] = {"collaboration", "work_tool", "workflow", "task",
-                                               "vision",        "role",      NULL};
-static const char *const sectors[] = {"health",
-                                      "elderly_care",
-                                      "social",
-                                      "children_youth",
-                                      "education",
-                                      "employment",
-                                      "environment_climate",
-                                      "culture_leisure",
-                                      "administration",
-                                      "digital_services",
-                                      "other",
-                                      NULL};
-static const char *const implementation_statuses[] = {"piloting", "implementing", "implemented",
-                                                      "discontinued", NULL};
-static const char *const effect_types[] = {"economy", "quality", "employee_satisfaction",
-                                           "citizen_involvement", NULL};
-static const char *const ratings[] = {"low", "medium", "high", NULL};
-static const char *const origins[] = {"original", "adapted", "copied", NULL};
 
 /* The list filters: query name, allowed values (NULL: organisation codes, or free text for
  * tags), and where they go in the storage query. */
@@ -55,12 +35,12 @@ static const struct list_filter list_filters[] = {
     {"organisation_code", NULL, AT(organisation_codes)},
     {"region_code", NULL, AT(region_codes)},
     {"government_level", levels, AT(government_levels)},
-    {"innovation_type", innovation_types, AT(innovation_types)},
-    {"sector", sectors, AT(sectors)},
-    {"implementation_status", implementation_statuses, AT(implementation_statuses)},
-    {"effect_type", effect_types, AT(effect_types)},
-    {"spread_potential_rating", ratings, AT(spread_potential_ratings)},
-    {"origin", origins, AT(origins)},
+    {"innovation_type", CASE_INNOVATION_TYPES, AT(innovation_types)},
+    {"sector", CASE_SECTORS, AT(sectors)},
+    {"implementation_status", CASE_IMPLEMENTATION_STATUSES, AT(implementation_statuses)},
+    {"effect_type", CASE_EFFECT_TYPES, AT(effect_types)},
+    {"spread_potential_rating", CASE_RATINGS, AT(spread_potential_ratings)},
+    {"origin", CASE_ORIGINS, AT(origins)},
     {"tag", NULL, AT(tags)},
 };
 #define LIST_FILTERS (sizeof list_filters / sizeof list_filters[0])

@@ -62,35 +62,14 @@ static double elapsed_ms(const struct timespec *start)
            (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-/* Compares the media type of a Content-Type value (before any ';', case-insensitive) with
- * `type`, and accepts only a UTF-8 charset parameter. */
-static int media_type_is(const char *header, const char *type)
-{
-    size_t tlen = strlen(type);
-    while (*header == ' ')
-        header++;
-    if (strncasecmp(header, type, tlen) != 0)
-        return 0;
-    const char *rest = header + tlen;
-    while (*rest == ' ')
-        rest++;
-    if (*rest == '\0')
-        return 1;
-    if (*rest != ';')
-        return 0;
-    const char *charset = strcasestr(rest, "charset=");
-    return charset == NULL || strncasecmp(charset + 8, "utf-8", 5) == 0 ||
-           strncasecmp(charset + 8, "\"utf-8\"", 7) == 0;
-}
-
 /* Checks the body's size and media type and parses it as JSON into c->body. Returns 0, or -1
  * when a problem was sent. */
 static int read_body(struct api_ctx *c)
 {
     const char *type = api_header(c, "Content-Type");
-    int ok = type != NULL && media_type_is(type, "application/json");
+    int ok = type != NULL && api_media_type_is(type, "application/json");
     if (c->route->body == BODY_MERGE_PATCH && type != NULL)
-        ok |= media_type_is(type, "application/merge-patch+json");
+        ok |= api_media_type_is(type, "application/merge-patch+json");
     if (!ok) {
         problem_send(c, 415, "send the body as %s",
                      c->route->body == BODY_MERGE_PATCH

@@ -429,3 +429,24 @@ size_t api_utf8_length(const char *s)
         n += (*p & 0xC0) != 0x80;
     return n;
 }
+
+/* Compares the media type of a Content-Type value (before any ';', case-insensitive) with
+ * `type`, and accepts only a UTF-8 charset parameter. */
+int api_media_type_is(const char *header, const char *type)
+{
+    size_t tlen = strlen(type);
+    while (*header == ' ')
+        header++;
+    if (strncasecmp(header, type, tlen) != 0)
+        return 0;
+    const char *rest = header + tlen;
+    while (*rest == ' ')
+        rest++;
+    if (*rest == '\0')
+        return 1;
+    if (*rest != ';')
+        return 0;
+    const char *charset = strcasestr(rest, "charset=");
+    return charset == NULL || strncasecmp(charset + 8, "utf-8", 5) == 0 ||
+           strncasecmp(charset + 8, "\"utf-8\"", 7) == 0;
+}

@@ -132,4 +132,8 @@ int api_utf8_valid(const char *s, size_t len);
 /* The number of code points in valid UTF-8 `s`. */
 size_t api_utf8_length(const char *s);
 
+/* 1 when a Content-Type value's media type (before any ';', case-insensitive) is `type` and any
+ * charset parameter is UTF-8. */
+int api_media_type_is(const char *header, const char *type);
+
 #endif
