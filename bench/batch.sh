@@ -71,38 +71,8 @@ for tool in psql node python3 curl; do
     fi
 done
 
-started=$SECONDS
-work=$(mktemp -d)
-pgdir=$(mktemp -d) # its own folder: it is handed to the postgres user when root
-pgport=""
-server_pid=""
-
-stop_server() {
-    if [[ -n $server_pid ]]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=""
-    fi
-}
-
-cleanup() {
-    stop_server
-    if [[ -n $pgport ]]; then
-        scripts/pg-cluster.sh stop "$pgdir" || true
-    fi
-    rm -rf "$work" "$pgdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-step() {
-    printf '\n== %s [%ds]\n' "$1" $((SECONDS - started))
-}
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # psql_db DATABASE ARGS...: psql on a database of the cluster.
 psql_db() {

@@ -19,39 +19,8 @@ max_seconds=${BENCH_MAX_SECONDS:-20}
 cases=${BENCH_CASES:-100000}
 workers=${BENCH_LOAD_WORKERS:-$(nproc)}
 results=bench/results/search-latest.json
-started=$SECONDS
-
-work=$(mktemp -d)
-pgdir=$(mktemp -d) # its own folder: it is handed to the postgres user when root
-pgport=""
-server_pid=""
-
-stop_server() {
-    if [[ -n $server_pid ]]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=""
-    fi
-}
-
-cleanup() {
-    stop_server
-    if [[ -n $pgport ]]; then
-        scripts/pg-cluster.sh stop "$pgdir" || true
-    fi
-    rm -rf "$work" "$pgdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-step() {
-    printf '\n== %s [%ds]\n' "$1" $((SECONDS - started))
-}
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 psql_bench() {
     psql -X -q -v ON_ERROR_STOP=1 -d "$url" "$@"
