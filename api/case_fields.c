@@ -34,37 +34,7 @@ const char *const CASE_EFFECT_TYPES[] = {"economy", "quality", "employee_satisfa
 #define PROSE_MAX 20000
 
 const char *const CASE_WRITABLE[] = {
-    "organisation_code",
-    "partner_organisation_codes",
-    "external_id",
-    "title",
-    "summary",
-    "problem",
-    "solution",
-    "scope",
-    "innovation_types",
-    "sector",
-    "tags",
-    "implementation_status",
-    "started_on",
-    "origin",
-    "inspired_by_case_id",
-    "implementation_methods",
-    "evaluation_methods",
-    "employee_involvement",
-    "user_involvement",
-    "employee_driven",
-    "user_driven",
-    "spread_potential",
-    "spread_potential_rating",
-    "effect_types",
-    "effects_summary",
-    "risks_and_pitfalls",
-    "lessons_learned",
-    "contact_name",
-    "contact_email",
-    "links",
-    NULL,
+    "organisation_code", "partner_organisation_codes", "external_id", COI_CASE_CONTENT_FIELDS, NULL,
 };
 
 /* evaluation_summary is not stored with the case: case_present fills it in. */

@@ -3,36 +3,7 @@
 
 #include <string.h>
 
-const char *const CASE_CONTENT[] = {
-    "title",
-    "summary",
-    "problem",
-    "solution",
-    "scope",
-    "innovation_types",
-    "sector",
-    "tags",
-    "implementation_status",
-    "started_on",
-    "origin",
-    "inspired_by_case_id",
-    "implementation_methods",
-    "evaluation_methods",
-    "employee_involvement",
-    "user_involvement",
-    "employee_driven",
-    "user_driven",
-    "spread_potential",
-    "spread_potential_rating",
-    "effect_types",
-    "effects_summary",
-    "risks_and_pitfalls",
-    "lessons_learned",
-    "contact_name",
-    "contact_email",
-    "links",
-    NULL,
-};
+const char *const CASE_CONTENT[] = {COI_CASE_CONTENT_FIELDS, NULL};
 
 int storage_register(const struct coi_storage *s)
 {

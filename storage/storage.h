@@ -390,7 +390,16 @@ struct coi_storage {
 };
 
 /* The content fields of a case: what a writer sends besides organisation_code, external_id
- * and partner_organisation_codes. Backends store them as one JSON document. NULL-terminated. */
+ * and partner_organisation_codes, in the contract's order. Backends store them as one JSON
+ * document. The list is a macro so that the API's list of writable fields is built from it. */
+#define COI_CASE_CONTENT_FIELDS                                                                    \
+    "title", "summary", "problem", "solution", "scope", "innovation_types", "sector", "tags",      \
+        "implementation_status", "started_on", "origin", "inspired_by_case_id",                    \
+        "implementation_methods", "evaluation_methods", "employee_involvement",                    \
+        "user_involvement", "employee_driven", "user_driven", "spread_potential",                  \
+        "spread_potential_rating", "effect_types", "effects_summary", "risks_and_pitfalls",        \
+        "lessons_learned", "contact_name", "contact_email", "links"
+/* The same, NULL-terminated. */
 extern const char *const CASE_CONTENT[];
 
 /* A new time-ordered unique id (UUID version 7, lowercase text) into out[37]. */
