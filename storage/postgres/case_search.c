@@ -256,7 +256,7 @@ static const struct sort_spec SORTS[] = {
         "(COALESCE(c.published_at, '-infinity'), c.id)", "<",
         "COALESCE(", "::timestamptz, '-infinity')",
         "jsonb_build_array(" PG_ISO_UTC("c.published_at") ", c.id)", JSON_STRING, 1},
-    /* ts_rank_cd gives a float4; its text is the shortest that reads back to the same
+    /* ts_rank gives a float4; its text is the shortest that reads back to the same
      * float4, so the cursor compares exactly the rank the page was sorted by. */
     [COI_SORT_RELEVANCE] = {
         "r.rank DESC, c.id DESC", "k.rank DESC, c.id DESC", "(r.rank, c.id)", "<",
@@ -361,7 +361,7 @@ static int list_statement(struct stmt *st, const struct coi_case_query *q)
     put(st, "))::text FROM (SELECT c.id%s FROM cases c", by_rank ? ", r.rank" : "");
     if (by_rank)
         put(st,
-            " CROSS JOIN LATERAL (SELECT ts_rank_cd(c.search, to_tsquery('danish', $%d::text))"
+            " CROSS JOIN LATERAL (SELECT ts_rank(c.search, to_tsquery('danish', $%d::text))"
             " AS rank) r",
             st->search);
     if ((rc = put_where(st, q)) != COI_OK)

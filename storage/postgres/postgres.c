@@ -146,14 +146,54 @@ static PGresult *prepare_all(PGconn *conn)
     return NULL;
 }
 
+/* Runs `sql` planned for the values of its parameters. Connections plan generically (see
+ * pg_open), which the prepared statements want; a statement built per request, whose best plan
+ * depends on its values (how many cases a search word matches, which filters are given, the
+ * limit), is run between two set_config calls in one pipeline: one round trip, and a failure
+ * rolls the setting back with the transaction it failed in. The result is the statement's (or
+ * the first failed one's; NULL when the connection is gone). */
+static PGresult *exec_custom_plan(PGconn *conn, const char *sql, int nparams,
+                                  const char *const *params)
+{
+    static const char custom[] = "SELECT set_config('plan_cache_mode', 'force_custom_plan', false)";
+    static const char generic[] =
+        "SELECT set_config('plan_cache_mode', 'force_generic_plan', false)";
+    PGresult *res[3] = {NULL, NULL, NULL}, *out = NULL, *r;
+
+    if (!PQenterPipelineMode(conn))
+        return NULL;
+    if (PQsendQueryParams(conn, custom, 0, NULL, NULL, NULL, NULL, 0) &&
+        PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0) &&
+        PQsendQueryParams(conn, generic, 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn)) {
+        for (int i = 0; i < 3 && (res[i] = PQgetResult(conn)) != NULL; i++)
+            while ((r = PQgetResult(conn)) != NULL)
+                PQclear(r);
+        if ((r = PQgetResult(conn)) != NULL) /* the sync */
+            PQclear(r);
+    }
+    PQexitPipelineMode(conn);
+    /* The first failure (those after it are PGRES_PIPELINE_ABORTED), else the statement's. */
+    for (int i = 0; i < 3 && out == NULL && res[i] != NULL; i++)
+        if (PQresultStatus(res[i]) != PGRES_TUPLES_OK && PQresultStatus(res[i]) != PGRES_COMMAND_OK)
+            out = res[i];
+    if (out == NULL && res[2] != NULL)
+        out = res[1];
+    for (int i = 0; i < 3; i++)
+        if (res[i] != out)
+            PQclear(res[i]);
+    return out;
+}
+
 PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
     int i = prepared_index(sql);
     char name[16];
     PGresult *failed;
 
-    if (i < 0)
+    if (i < 0 && nparams == 0)
         return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (i < 0)
+        return exec_custom_plan(conn, sql, nparams, params);
     if ((failed = prepare_all(conn)) != NULL)
         return failed;
     prepared_name(i, name);
@@ -534,7 +574,8 @@ int storage_postgres_open(struct coi_storage **out, const char *conninfo,
      * 90 ms of a facets query over 100 000 cases, bench/search.sh). plan_cache_mode: the
      * prepared statements (PREPARED) are planned once per connection; left to choose, PostgreSQL
      * kept planning the single-case reads anew (uncached GET /v1/cases/{id}: 3290 -> 3944
-     * requests/s). The lists, searches and facets are not prepared: each gets its own plan. */
+     * requests/s). The statements built per request (lists, searches, facets) are planned for
+     * their values instead (exec_custom_plan). */
     snprintf(pg->options, sizeof pg->options,
              "-c statement_timeout=%d -c TimeZone=UTC -c extra_float_digits=1 -c jit=off"
              " -c plan_cache_mode=force_generic_plan",
