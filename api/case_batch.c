@@ -185,6 +185,7 @@ static int chunk_attempt(struct batch *b, struct item *items, size_t n, int last
                                                       json_object_get(it->current, "version"))
                                                 : -1,
                 .changed_fields = p->changed,
+                .brief = 1, /* the response shows the id and version only */
             };
             op_item[nops++] = it;
             break;

@@ -181,8 +181,11 @@ json_t *case_present(const json_t *record, const json_t *summary)
 json_t *case_writable(const json_t *record)
 {
     json_t *out = json_object(), *empty = json_array();
+    /* The values are shared with `record`, not copied: nothing changes a value in place (a
+     * field is changed by setting another value), and a batch of 1000 cases spent a tenth
+     * of the service's time copying them. Absent lists share one empty array. */
     for (const char *const *f = CASE_WRITABLE; *f != NULL; f++)
-        json_object_set_new(out, *f, json_deep_copy(shown(record, *f, empty)));
+        json_object_set(out, *f, shown(record, *f, empty));
     json_decref(empty);
     return out;
 }

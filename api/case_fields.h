@@ -25,7 +25,8 @@ void case_check(json_t *errors, const json_t *doc);
 json_t *case_present(const json_t *record, const json_t *summary);
 
 /* The writable part of a storage record (what a writer would send to recreate it), with
- * absent fields filled as case_present shows them. Returns a new reference. */
+ * absent fields filled as case_present shows them. Returns a new object whose values are
+ * shared with `record` (change a field by setting it, never a value in place). */
 json_t *case_writable(const json_t *record);
 
 /* The names of writable fields whose values differ between `before` and `after` (both as

@@ -140,9 +140,11 @@ struct coi_evaluation_query {
 };
 
 /* One write of a batch (case_write_batch). The caller fills the inputs; the backend fills
- * `out` (a NEW reference to the case record written, as case_create/case_update return it)
- * on success, or rc (a negative enum coi_error) with the detail and field of the failure
- * copied into `message` and `field` ("" when none). */
+ * `out` (a NEW reference to the case record written, as case_create/case_update return it;
+ * with `brief`, an object holding at least its id and version, which a backend may give
+ * instead so as not to build and parse records the caller does not show) on success, or rc
+ * (a negative enum coi_error) with the detail and field of the failure copied into `message`
+ * and `field` ("" when none). */
 enum coi_case_write_kind { COI_CASE_WRITE_CREATE, COI_CASE_WRITE_UPDATE };
 struct coi_case_write {
     enum coi_case_write_kind kind;
@@ -150,6 +152,7 @@ struct coi_case_write {
     const json_t *c;              /* as for case_create / case_update */
     int64_t expected_version;     /* UPDATE: as for case_update (-1: no check) */
     const json_t *changed_fields; /* as for case_create / case_update */
+    int brief;                    /* `out` may hold only the id and version */
     json_t *out;
     int rc;
     char field[64];

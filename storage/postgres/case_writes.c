@@ -51,8 +51,9 @@ enum { CK_I, CK_VERSION, CK_ORG, CK_EXT, CK_LEAD, CK_PARTNER, CK_INSPIRED, CK_TA
 #define W_ORGS "(ARRAY[w.org] || ARRAY(SELECT jsonb_array_elements_text(w.partners)))"
 
 /* $1: the writes [{i, kind, id, org, ext, doc, partners, changed}] whose checks passed, $2 the
- * actor. Inserts or updates each case with its derived columns, partners and history entry;
- * answers per write: i, the record written and the change entry (pg_commit_case_changes).
+ * actor, $3 whether the records may be brief (id and version). Inserts or updates each case
+ * with its derived columns, partners and history entry; answers per write: i, the record
+ * written and the change entry (pg_commit_case_changes).
  * Every part reads the state before the statement: `b` sees the old partners, and the new
  * ones are taken from the writes. */
 /* clang-format off */
@@ -84,7 +85,8 @@ const char pg_case_write_sql[] =
     " changed_fields) SELECT w.id, COALESCE(b.version + 1, 1), $2::jsonb,"
     " CASE WHEN b.i IS NULL THEN 'created' ELSE 'updated' END, b.status,"
     " COALESCE(b.status, 'draft'), w.changed FROM w LEFT JOIN b ON b.i = w.i)"
-    " SELECT w.i, " PG_CASE_OBJECT_WITH("w.partners") "::text,"
+    " SELECT w.i, CASE WHEN $3::boolean THEN jsonb_build_object('id', c.id, 'version', c.version)"
+    " ELSE " PG_CASE_OBJECT_WITH("w.partners") " END::text,"
     " jsonb_build_object('i', w.i, 'id', c.id, 'action',"
     " CASE WHEN b.i IS NULL THEN 'created' ELSE 'updated' END, 'version', c.version,"
     " 'public_before', COALESCE(b.status = 'published', false),"
@@ -105,7 +107,7 @@ struct op {
     char new_id[37];
     const char *old_org, *old_ext; /* update: the stored key (borrowed from the CHECK result) */
     enum op_state state;
-    json_t *entry; /* written: its change entry (pg_commit_case_changes) */
+    char *entry; /* written: its change entry as WRITE gave it (JSON text, owned) */
 };
 
 /* Records the failure just set (coi_error_set) as the op's result. Returns `rc`. */
@@ -289,9 +291,13 @@ static int take_written(struct batch *b, const size_t *idx, size_t k, const PGre
     for (int row = 0; row < PQntuples(res); row++) {
         struct op *o = &b->ops[strtoul(PQgetvalue(res, row, 0), NULL, 10)];
         o->state = OP_WRITTEN;
-        if ((rc = pg_json_value(&o->w->out, res, row, 1)) != COI_OK ||
-            (rc = pg_json_value(&o->entry, res, row, 2)) != COI_OK)
+        json_decref(o->w->out); /* a group written again one by one after a failure */
+        free(o->entry);
+        o->entry = NULL;
+        if ((rc = pg_json_value(&o->w->out, res, row, 1)) != COI_OK)
             return rc;
+        if ((o->entry = strdup(PQgetvalue(res, row, 2))) == NULL)
+            return coi_error_set(COI_ENOMEM, NULL, "out of memory");
     }
     for (size_t j = 0; j < k; j++) /* the rows were locked or new: cannot happen */
         if (b->ops[idx[j]].state != OP_WRITTEN)
@@ -304,7 +310,10 @@ static int take_written(struct batch *b, const size_t *idx, size_t k, const PGre
 static int write_set(struct batch *b, const size_t *idx, size_t k)
 {
     char *text = ops_text(b, idx, k, 1);
-    const char *params[2] = {text, b->actor};
+    int brief = 1;
+    for (size_t j = 0; j < k; j++)
+        brief = brief && b->ops[idx[j]].w->brief;
+    const char *params[3] = {text, b->actor, brief ? "true" : "false"};
     const struct op *one = k == 1 ? &b->ops[idx[0]] : NULL;
     PGresult *res = NULL;
     int rc;
@@ -313,7 +322,7 @@ static int write_set(struct batch *b, const size_t *idx, size_t k)
         return coi_error_set(COI_ENOMEM, NULL, "out of memory");
     if (b->savepoints && (rc = pg_exec(b->conn, "SAVEPOINT w")) != COI_OK)
         goto out;
-    rc = pg_case_exec(&res, b->conn, pg_case_write_sql, 2, params, one ? one->org : NULL,
+    rc = pg_case_exec(&res, b->conn, pg_case_write_sql, 3, params, one ? one->org : NULL,
                       one ? one->ext : NULL);
     if (rc == COI_OK)
         rc = take_written(b, idx, k, res);
@@ -430,20 +439,30 @@ static int run_group(struct batch *b, size_t from, int begin, size_t *end)
     return rc;
 }
 
-/* The change entries of the written ops, in their order, as JSON text (caller frees; NULL:
- * out of memory). */
+/* The change entries of the written ops, in their order, as a JSON array (text the caller
+ * frees; NULL: out of memory). The entries are the database's own JSON text, joined as they
+ * are: parsing and printing them again cost more than the rest of the commit. */
 static char *entries_text(const struct batch *b)
 {
-    json_t *list = json_array();
-    char *text = NULL;
+    size_t size = 3, used = 0;
+    char *text;
 
-    for (size_t i = 0; list != NULL && i < b->n; i++)
-        if (b->ops[i].state == OP_WRITTEN && json_array_append(list, b->ops[i].entry) != 0)
-            goto out;
-    if (list != NULL)
-        text = json_dumps(list, JSON_COMPACT);
-out:
-    json_decref(list);
+    for (size_t i = 0; i < b->n; i++)
+        if (b->ops[i].state == OP_WRITTEN)
+            size += strlen(b->ops[i].entry) + 1;
+    if ((text = malloc(size)) == NULL)
+        return NULL;
+    text[used++] = '[';
+    for (size_t i = 0; i < b->n; i++)
+        if (b->ops[i].state == OP_WRITTEN) {
+            size_t len = strlen(b->ops[i].entry);
+            if (used > 1)
+                text[used++] = ',';
+            memcpy(text + used, b->ops[i].entry, len);
+            used += len;
+        }
+    text[used++] = ']';
+    text[used] = '\0';
     return text;
 }
 
@@ -508,7 +527,9 @@ static int write_batch(struct pg_storage *pg, struct coi_case_write *w, size_t n
     }
     b.actor = actor_text;
     if (rc == COI_OK && open > 0 && (rc = pg_acquire(pg, &b.conn)) == COI_OK) {
+        pg_plan_fresh(b.conn, n > 1);
         rc = write_all(&b);
+        pg_plan_fresh(b.conn, 0);
         pg_release(pg, b.conn);
     }
     for (size_t i = 0; i < n; i++) {
@@ -519,7 +540,7 @@ static int write_batch(struct pg_storage *pg, struct coi_case_write *w, size_t n
         }
         if (b.ops != NULL) {
             json_decref(b.ops[i].json);
-            json_decref(b.ops[i].entry);
+            free(b.ops[i].entry);
         }
     }
     free(b.ops);

@@ -115,9 +115,26 @@ static void prepared_name(int i, char name[16])
     snprintf(name, 16, "coi_%d", i);
 }
 
-/* The index of `sql` among PREPARED, or -1. */
-static int prepared_index(const char *sql)
+/* The bit of the instance data mask that pg_plan_fresh sets (the others: PREPARED). */
+#define FRESH_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+
+void pg_plan_fresh(PGconn *conn, int on)
 {
+    uintptr_t mask = (uintptr_t)PQinstanceData(conn, conn_event);
+    PQsetInstanceData(conn, conn_event, (void *)(on ? mask | FRESH_BIT : mask & ~FRESH_BIT));
+}
+
+/* Whether pg_plan_fresh is on for `conn`. */
+static int plans_fresh(PGconn *conn)
+{
+    return ((uintptr_t)PQinstanceData(conn, conn_event) & FRESH_BIT) != 0;
+}
+
+/* The index of `sql` among PREPARED, or -1 (also while `conn` plans afresh). */
+static int prepared_index(PGconn *conn, const char *sql)
+{
+    if (plans_fresh(conn))
+        return -1;
     for (int i = 0; i < PREPARED_COUNT; i++)
         if (sql == PREPARED[i])
             return i;
@@ -186,11 +203,11 @@ static PGresult *exec_custom_plan(PGconn *conn, const char *sql, int nparams,
 
 PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
-    int i = prepared_index(sql);
+    int i = prepared_index(conn, sql);
     char name[16];
     PGresult *failed;
 
-    if (i < 0 && nparams == 0)
+    if (i < 0 && (nparams == 0 || plans_fresh(conn)))
         return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     if (i < 0)
         return exec_custom_plan(conn, sql, nparams, params);
@@ -252,7 +269,7 @@ static int pipeline_prepare(PGconn *conn, const struct pg_statement *st, size_t 
     int rc = COI_OK;
 
     for (size_t i = 0; i < n; i++) {
-        int k = prepared_index(st[i].sql);
+        int k = prepared_index(conn, st[i].sql);
         names[i][0] = '\0';
         if (k >= 0 && failed == NULL && (failed = prepare_all(conn)) == NULL)
             prepared_name(k, names[i]);
