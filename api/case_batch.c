@@ -14,7 +14,12 @@
 #include "auth/policy.h"
 
 #define BATCH_MAX_ITEMS 1000
-#define BATCH_CHUNK 100
+/* A chunk is at most this many items, and (NDJSON) at most about this many bytes of them: the
+ * bound on what a request holds parsed at once. Bigger chunks cost fewer statements and
+ * transactions (a push of 100 000 cases of 1.5 kB: 100 -> 250 saved a tenth of the database's
+ * time), at about 10 kB of memory per item held. */
+#define BATCH_CHUNK 250
+#define BATCH_CHUNK_BYTES (512 * 1024)
 /* A create that lost a race (external_id taken meanwhile) or an update that lost one (version
  * moved on) is planned again, as often as the PUT would try. */
 #define BATCH_ATTEMPTS 3
@@ -336,7 +341,7 @@ static int run_ndjson(struct batch *b, struct item *chunk, int *refused)
 {
     struct api_ctx *c = b->c;
     const char *body = c->req->binary_body, *line;
-    size_t len = c->req->binary_body_length, pos = 0, n_line, total = 0, n = 0;
+    size_t len = c->req->binary_body_length, pos = 0, n_line, total = 0, n = 0, bytes = 0;
     int rc = COI_OK;
 
     while (next_line(body, len, &pos, &line, &n_line))
@@ -358,9 +363,10 @@ static int run_ndjson(struct batch *b, struct item *chunk, int *refused)
         it->body = json_loadb(line, n_line, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
         if (it->body == NULL)
             item_fail(it, 400, NULL, "malformed JSON at column %d: %s", err.column, err.text);
-        if (n == BATCH_CHUNK) {
+        bytes += n_line;
+        if (n == BATCH_CHUNK || bytes >= BATCH_CHUNK_BYTES) {
             rc = chunk_run(b, chunk, n);
-            n = 0;
+            n = bytes = 0;
         }
     }
     if (rc == COI_OK && n > 0)

@@ -98,6 +98,9 @@ const char pg_case_write_sql[] =
 
 enum op_state { OP_OPEN, OP_FAILED, OP_WRITTEN };
 
+/* A batch uses plans made at most this long ago (see pg_plan_refresh). */
+#define PLAN_MAX_AGE_MS 1000
+
 /* One write of the batch and what its statements need. */
 struct op {
     struct coi_case_write *w;
@@ -527,9 +530,8 @@ static int write_batch(struct pg_storage *pg, struct coi_case_write *w, size_t n
     }
     b.actor = actor_text;
     if (rc == COI_OK && open > 0 && (rc = pg_acquire(pg, &b.conn)) == COI_OK) {
-        pg_plan_fresh(b.conn, n > 1);
-        rc = write_all(&b);
-        pg_plan_fresh(b.conn, 0);
+        if (n == 1 || (rc = pg_plan_refresh(b.conn, PLAN_MAX_AGE_MS)) == COI_OK)
+            rc = write_all(&b);
         pg_release(pg, b.conn);
     }
     for (size_t i = 0; i < n; i++) {

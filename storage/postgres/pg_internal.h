@@ -114,14 +114,13 @@ extern const char pg_case_check_sql[], pg_case_write_sql[], pg_case_recompute_sq
 extern const char pg_case_changes_sql[], pg_evaluation_change_sql[], pg_adoption_change_sql[];
 extern const char pg_case_get_sql[], pg_evaluation_summaries_sql[];
 
-/* While `on`, `conn` runs the statements above by their SQL, planned anew each time (and
- * generically: a custom plan would fold a batch's megabyte of JSON into a constant while
- * planning), instead of by name: for the writes of a batch (case_writes.c). A prepared
- * statement keeps the plan made at its first run, and the first runs of a bulk load see an
- * empty table: a plan made then looked up each write's external_id among all the
- * organisation's cases (a push of 100 000 cases slowed down as it went); a batch's statement
- * costs far more than its planning. */
-void pg_plan_fresh(PGconn *conn, int on);
+/* Makes `conn` prepare the statements above again (and so plan them again) at their next use
+ * when it prepared them more than max_age_ms ago. A prepared statement keeps the generic plan
+ * made at its first run, with the tables as they were then: in a bulk load into an empty
+ * table, a plan made at the start looked up each write's external_id among all the
+ * organisation's cases, and a push of 100 000 cases slowed down as it went. Batches refresh
+ * (case_writes.c); planning them every time cost more than a tenth of the push. */
+int pg_plan_refresh(PGconn *conn, int max_age_ms);
 
 /* PQexecParams, or PQexecPrepared when `sql` is one of the prepared statements above. The
  * result is libpq's (NULL or failed: see pg_error). */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_POOL_SIZE 4
 #define DEFAULT_ACQUIRE_TIMEOUT_MS 5000
@@ -91,16 +92,20 @@ static int take_result(PGresult **out, PGconn *conn, PGresult *res)
 }
 
 /* The statements prepared on demand (pg_internal.h), by their SQL; statement i is named
- * "coi_<i>". Which ones a connection has prepared is kept with it by libpq, as a bit mask in
- * its instance data for conn_event. */
+ * "coi_<i>". Which ones a connection has prepared, and when it prepared the first of them, is
+ * kept with it by libpq in its instance data for conn_event: a PREPARED_COUNT-bit mask, and
+ * above it a CLOCK_MONOTONIC time in ms. */
 static const char *const PREPARED[] = {pg_case_check_sql,        pg_case_write_sql,
                                        pg_case_recompute_sql,    pg_case_changes_sql,
                                        pg_evaluation_change_sql, pg_adoption_change_sql,
                                        pg_case_get_sql,          pg_evaluation_summaries_sql};
 #define PREPARED_COUNT (int)(sizeof PREPARED / sizeof PREPARED[0])
+#define MASK_BITS 16
+_Static_assert(PREPARED_COUNT <= MASK_BITS, "PREPARED outgrew the instance data's mask");
+_Static_assert(sizeof(uintptr_t) >= 8, "the instance data holds a time in ms above the mask");
 
 /* libpq's event procedure, registered on every connection so that it carries instance data;
- * the data is a plain mask, so no event needs handling. */
+ * the data is a plain integer, so no event needs handling. */
 static int conn_event(PGEventId id, void *info, void *arg)
 {
     (void)id;
@@ -115,26 +120,40 @@ static void prepared_name(int i, char name[16])
     snprintf(name, 16, "coi_%d", i);
 }
 
-/* The bit of the instance data mask that pg_plan_fresh sets (the others: PREPARED). */
-#define FRESH_BIT ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
-
-void pg_plan_fresh(PGconn *conn, int on)
+static uint64_t now_ms(void)
 {
-    uintptr_t mask = (uintptr_t)PQinstanceData(conn, conn_event);
-    PQsetInstanceData(conn, conn_event, (void *)(on ? mask | FRESH_BIT : mask & ~FRESH_BIT));
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-/* Whether pg_plan_fresh is on for `conn`. */
-static int plans_fresh(PGconn *conn)
+/* The mask of statements `conn` has prepared, and since when (ms). */
+static uint64_t prepared_mask(PGconn *conn, uint64_t *since)
 {
-    return ((uintptr_t)PQinstanceData(conn, conn_event) & FRESH_BIT) != 0;
+    uint64_t data = (uint64_t)(uintptr_t)PQinstanceData(conn, conn_event);
+    if (since != NULL)
+        *since = data >> MASK_BITS;
+    return data & (((uint64_t)1 << MASK_BITS) - 1);
 }
 
-/* The index of `sql` among PREPARED, or -1 (also while `conn` plans afresh). */
-static int prepared_index(PGconn *conn, const char *sql)
+static void set_prepared(PGconn *conn, uint64_t mask, uint64_t since)
 {
-    if (plans_fresh(conn))
-        return -1;
+    PQsetInstanceData(conn, conn_event, (void *)(uintptr_t)(since << MASK_BITS | mask));
+}
+
+int pg_plan_refresh(PGconn *conn, int max_age_ms)
+{
+    uint64_t since, mask = prepared_mask(conn, &since);
+
+    if (mask == 0 || now_ms() - since <= (uint64_t)max_age_ms)
+        return COI_OK;
+    set_prepared(conn, 0, 0); /* prepare_all prepares them again at the next need */
+    return pg_exec(conn, "DEALLOCATE ALL");
+}
+
+/* The index of `sql` among PREPARED, or -1. */
+static int prepared_index(const char *sql)
+{
     for (int i = 0; i < PREPARED_COUNT; i++)
         if (sql == PREPARED[i])
             return i;
@@ -146,19 +165,21 @@ static int prepared_index(PGconn *conn, const char *sql)
  * result (caller PQclears). Must not run in pipeline mode. */
 static PGresult *prepare_all(PGconn *conn)
 {
-    uintptr_t mask = (uintptr_t)PQinstanceData(conn, conn_event);
+    uint64_t since, mask = prepared_mask(conn, &since);
     char name[16];
 
+    if (mask == 0)
+        since = now_ms();
     for (int i = 0; i < PREPARED_COUNT; i++) {
-        if (mask & ((uintptr_t)1 << i))
+        if (mask & ((uint64_t)1 << i))
             continue;
         prepared_name(i, name);
         PGresult *res = PQprepare(conn, name, PREPARED[i], 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             return res;
         PQclear(res);
-        mask |= (uintptr_t)1 << i;
-        PQsetInstanceData(conn, conn_event, (void *)mask);
+        mask |= (uint64_t)1 << i;
+        set_prepared(conn, mask, since);
     }
     return NULL;
 }
@@ -203,11 +224,11 @@ static PGresult *exec_custom_plan(PGconn *conn, const char *sql, int nparams,
 
 PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
-    int i = prepared_index(conn, sql);
+    int i = prepared_index(sql);
     char name[16];
     PGresult *failed;
 
-    if (i < 0 && (nparams == 0 || plans_fresh(conn)))
+    if (i < 0 && nparams == 0)
         return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     if (i < 0)
         return exec_custom_plan(conn, sql, nparams, params);
@@ -269,7 +290,7 @@ static int pipeline_prepare(PGconn *conn, const struct pg_statement *st, size_t 
     int rc = COI_OK;
 
     for (size_t i = 0; i < n; i++) {
-        int k = prepared_index(conn, st[i].sql);
+        int k = prepared_index(st[i].sql);
         names[i][0] = '\0';
         if (k >= 0 && failed == NULL && (failed = prepare_all(conn)) == NULL)
             prepared_name(k, names[i]);
