@@ -8,10 +8,12 @@
 #include <strings.h>
 
 #include "api/problem.h"
+#include "storage/json_text.h"
 
 /* How every JSON body is written (and hashed for its ETag): compact, reals to 15 digits so
  * that 0.33 is written 0.33. */
-#define API_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+/* How reals are printed (json_text prints the rest compactly, as json_dumps would). */
+#define API_REAL_FLAGS JSON_REAL_PRECISION(15)
 
 void api_ctx_clear(struct api_ctx *c)
 {
@@ -171,7 +173,7 @@ int api_parse_query(struct api_ctx *c, const char *raw_url)
 
 static void send_text(struct api_ctx *c, int status, const char *content_type, json_t *body)
 {
-    char *text = json_dumps(body, API_JSON_FLAGS);
+    char *text = json_text(body, API_REAL_FLAGS, NULL);
     json_decref(body);
     if (text == NULL) {
         ulfius_set_string_body_response(c->res, 500, "");
@@ -246,14 +248,14 @@ void api_etag_of_text(char *out, size_t len, const char *text)
 
 void api_etag_of(char *out, size_t len, const json_t *representation)
 {
-    char *text = json_dumps(representation, API_JSON_FLAGS);
+    char *text = json_text(representation, API_REAL_FLAGS, NULL);
     api_etag_of_text(out, len, text);
     free(text);
 }
 
 char *api_json_text(const json_t *representation)
 {
-    return json_dumps(representation, API_JSON_FLAGS);
+    return json_text(representation, API_REAL_FLAGS, NULL);
 }
 
 void api_send_text(struct api_ctx *c, int status, const char *text, size_t length)
@@ -299,7 +301,7 @@ int api_etag_listed(const char *header, const char *etag)
 
 void api_send_resource(struct api_ctx *c, int status, json_t *representation)
 {
-    char etag[24], *text = json_dumps(representation, API_JSON_FLAGS);
+    char etag[24], *text = json_text(representation, API_REAL_FLAGS, NULL);
     json_decref(representation);
     if (text == NULL) {
         ulfius_set_string_body_response(c->res, 500, "");

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/json_text.h"
+
 /* $1: the writes [{i, kind, id, org, ext, partners, insp}]. Locks the cases to update (in id
  * order, so that concurrent batches do not deadlock) and answers per write, in order of i:
  * i, the stored version, organisation_code and external_id (update; NULL: no such case),
@@ -280,7 +282,7 @@ static char *ops_text(const struct batch *b, const size_t *idx, size_t k, int co
             goto out;
     }
     if (list != NULL)
-        text = json_dumps(list, JSON_COMPACT);
+        text = json_text(list, 0, NULL);
 out:
     json_decref(list);
     return text;
