@@ -27,6 +27,7 @@ struct stmt {
     char *owned[MAX_PARAMS];
     int n;
     int search; /* the parameter holding the tsquery text, 0 when no search */
+    int joined; /* the search reads case_search as `s` in FROM (put_from), else in EXISTS */
 };
 
 static void stmt_free(struct stmt *st)
@@ -142,7 +143,20 @@ static int bind_search(struct stmt *st, const struct coi_case_query *q)
     return COI_OK;
 }
 
-/* The WHERE clause of `q` over cases aliased `c`: visibility, then every filter given, then
+/* The cases a statement reads: `cases` as `c`. A search ranked by relevance, or counted, reads
+ * the vectors (`case_search`, migration 0008) as `s` first, with `cases` LEFT JOINed: so that
+ * PostgreSQL leaves `cases` out when nothing reads it (an anonymous or staff search without
+ * filters reads only the narrow `case_search`); every case has its row there, so the join
+ * never adds a NULL case. Other sorts and the facets test the search in an EXISTS, which lets
+ * PostgreSQL walk an index of `cases` in order and look each case up, or start from the text
+ * index, whichever the word's frequency makes cheaper. */
+static void put_from(struct stmt *st, int joined)
+{
+    st->joined = st->search != 0 && joined;
+    put(st, st->joined ? " FROM case_search s LEFT JOIN cases c ON c.id = s.id" : " FROM cases c");
+}
+
+/* The WHERE clause of `q` over put_from's tables: visibility, then every filter given, then
  * the search bound by bind_search. */
 static int put_where(struct stmt *st, const struct coi_case_query *q)
 {
@@ -150,7 +164,7 @@ static int put_where(struct stmt *st, const struct coi_case_query *q)
 
     put(st, " WHERE true");
     if (!q->see_all && q->viewer_org == NULL)
-        put(st, " AND c.status = 'published'");
+        put(st, st->joined ? " AND s.status = 'published'" : " AND c.status = 'published'");
     else if (!q->see_all) {
         viewer = bind(st, q->viewer_org, NULL);
         put(st,
@@ -212,8 +226,13 @@ static int put_where(struct stmt *st, const struct coi_case_query *q)
                 bind_copy(st, level), visible);
         }
     }
-    if (st->search != 0)
-        put(st, " AND c.search @@ to_tsquery('danish', $%d::text)", st->search);
+    if (st->joined)
+        put(st, " AND s.search @@ to_tsquery('danish', $%d::text)", st->search);
+    else if (st->search != 0)
+        put(st,
+            " AND EXISTS (SELECT 1 FROM case_search s WHERE s.id = c.id"
+            " AND s.search @@ to_tsquery('danish', $%d::text))",
+            st->search);
     return st->failed ? coi_error_set(COI_ENOMEM, NULL, "out of memory") : COI_OK;
 }
 
@@ -259,7 +278,7 @@ static const struct sort_spec SORTS[] = {
     /* ts_rank gives a float4; its text is the shortest that reads back to the same
      * float4, so the cursor compares exactly the rank the page was sorted by. */
     [COI_SORT_RELEVANCE] = {
-        "r.rank DESC, c.id DESC", "k.rank DESC, c.id DESC", "(r.rank, c.id)", "<",
+        "r.rank DESC, s.id DESC", "k.rank DESC, c.id DESC", "(r.rank, s.id)", "<",
         "", "::real", "jsonb_build_array(k.rank::text, c.id)", JSON_STRING, 0},
 };
 /* clang-format on */
@@ -358,10 +377,11 @@ static int list_statement(struct stmt *st, const struct coi_case_query *q)
     put(st, "SELECT (" PG_CASE_OBJECT " || jsonb_build_object('_sort_key', %s", s->key);
     if (q->highlight && st->search != 0)
         put(st, ", '_snippet', " SNIPPET, st->search, st->search);
-    put(st, "))::text FROM (SELECT c.id%s FROM cases c", by_rank ? ", r.rank" : "");
+    put(st, "))::text FROM (SELECT %s.id%s", by_rank ? "s" : "c", by_rank ? ", r.rank" : "");
+    put_from(st, by_rank);
     if (by_rank)
         put(st,
-            " CROSS JOIN LATERAL (SELECT ts_rank(c.search, to_tsquery('danish', $%d::text))"
+            " CROSS JOIN LATERAL (SELECT ts_rank(s.search, to_tsquery('danish', $%d::text))"
             " AS rank) r",
             st->search);
     if ((rc = put_where(st, q)) != COI_OK)
@@ -455,7 +475,8 @@ static int count_statement(struct stmt *st, const struct coi_case_query *q)
     int rc = bind_search(st, q);
     if (rc != COI_OK)
         return rc;
-    put(st, "SELECT count(*) FROM cases c");
+    put(st, "SELECT count(*)");
+    put_from(st, 1);
     return put_where(st, q);
 }
 
@@ -465,8 +486,8 @@ static int facets_statement(struct stmt *st, const struct coi_case_query *q)
     if (rc != COI_OK)
         return rc;
     put(st, "WITH m AS MATERIALIZED (SELECT c.id, c.organisation_code, c.status, c.sector,"
-            " c.implementation_status, c.innovation_types, c.effect_types, c.government_levels"
-            " FROM cases c");
+            " c.implementation_status, c.innovation_types, c.effect_types, c.government_levels");
+    put_from(st, 0);
     if ((rc = put_where(st, q)) != COI_OK)
         return rc;
     put(st, ")" FACETS_OF_M);
