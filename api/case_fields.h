@@ -21,7 +21,8 @@ void case_check(json_t *errors, const json_t *doc);
 
 /* The representation of a storage record, fields in the contract's order, absent optional
  * fields as null (or [] for lists), with `summary` (borrowed; NULL: nothing documented) as
- * evaluation_summary. Returns a new reference. */
+ * evaluation_summary. Returns a new object whose values are shared with `record` and
+ * `summary` (change a field by setting it, never a value in place). */
 json_t *case_present(const json_t *record, const json_t *summary);
 
 /* The writable part of a storage record (what a writer would send to recreate it), with
