@@ -81,28 +81,6 @@ psql_db() {
     PGAPPNAME=coi-bench psql -X -q -v ON_ERROR_STOP=1 -d "$(scripts/pg-cluster.sh url "$pgdir" "$pgport" "$db")" "$@"
 }
 
-# start_server DATABASE_URL: the release server on a free port; sets base and server_pid.
-start_server() {
-    local port i
-    port=$(free_port)
-    base="http://127.0.0.1:$port"
-    COI_LISTEN="127.0.0.1:$port" COI_DATABASE="$1" COI_DB_POOL_SIZE="$pool" COI_LOG_LEVEL=warn \
-        "$coi" serve >>"$work/serve.log" 2>&1 &
-    server_pid=$!
-    for ((i = 0; i < 100; i++)); do
-        if curl -fs -o /dev/null "$base/healthz"; then
-            return 0
-        fi
-        if ! kill -0 "$server_pid" 2>/dev/null; then
-            break
-        fi
-        sleep 0.1
-    done
-    cat "$work/serve.log" >&2
-    echo "bench/batch.sh: $coi serve did not start" >&2
-    exit 1
-}
-
 # counts DATABASE: "cases history changes" as three numbers.
 counts() {
     psql_db "$1" -At -F ' ' -c "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_history),
@@ -184,7 +162,7 @@ for c in $concurrencies; do
     psql_db postgres -c "CREATE DATABASE $db"
     url=$(scripts/pg-cluster.sh url "$pgdir" "$pgport" "$db")
     COI_DATABASE="$url" "$coi" migrate
-    start_server "$url"
+    start_server "$coi" "$url" COI_DB_POOL_SIZE="$pool"
     echo "coi $base (pid $server_pid): VmRSS $(awk '/VmRSS/ {print $2, $3}' "/proc/$server_pid/status") after start"
 
     if ((!checked)) && [[ -d node_modules/ajv ]]; then

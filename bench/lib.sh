@@ -37,3 +37,28 @@ step() {
 free_port() {
     /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# start_server BINARY DATABASE_URL [VAR=VALUE ...]: BINARY serve on a free port with the given
+# environment (COI_LOG_LEVEL=warn first); sets base and server_pid once /healthz answers, exits
+# with the server's log when it does not.
+start_server() {
+    local bin=$1 database=$2 port i
+    shift 2
+    port=$(free_port)
+    base="http://127.0.0.1:$port"
+    env COI_LOG_LEVEL=warn "$@" COI_LISTEN="127.0.0.1:$port" COI_DATABASE="$database" \
+        "$bin" serve >>"$work/serve.log" 2>&1 &
+    server_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        if curl -fs -o /dev/null "$base/healthz"; then
+            return 0
+        fi
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    cat "$work/serve.log" >&2
+    echo "$0: $bin serve did not start" >&2
+    exit 1
+}

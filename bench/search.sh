@@ -26,28 +26,6 @@ psql_bench() {
     psql -X -q -v ON_ERROR_STOP=1 -d "$url" "$@"
 }
 
-# Starts build/coi serve on a free port and waits until /healthz answers.
-start_server() {
-    local port i
-    port=$(free_port)
-    base="http://127.0.0.1:$port"
-    COI_LISTEN="127.0.0.1:$port" COI_DATABASE="$url" COI_LOG_LEVEL=warn COI_CACHE_MAX_BYTES=0 \
-        build/coi serve >>"$work/serve.log" 2>&1 &
-    server_pid=$!
-    for ((i = 0; i < 100; i++)); do
-        if curl -fs -o /dev/null "$base/healthz"; then
-            return 0
-        fi
-        if ! kill -0 "$server_pid" 2>/dev/null; then
-            break
-        fi
-        sleep 0.1
-    done
-    cat "$work/serve.log" >&2
-    echo "bench/search.sh: build/coi serve did not start" >&2
-    exit 1
-}
-
 step "release build"
 make --no-print-directory build/coi
 
@@ -92,7 +70,7 @@ psql_bench -At -c "SELECT json_build_object(
 cat "$work/meta.json"
 
 step "serve"
-start_server
+start_server build/coi "$url" COI_CACHE_MAX_BYTES=0
 status=$(curl -s -o "$work/probe.json" -w '%{http_code}' "$base/v1/cases?q=hjemmepleje&limit=1")
 if [[ $status != 200 ]]; then
     cat "$work/probe.json" >&2 || true
@@ -114,7 +92,7 @@ psql_bench -c "ALTER DATABASE coi_bench SET session_preload_libraries = 'auto_ex
     -c "ALTER DATABASE coi_bench SET auto_explain.log_analyze = on" \
     -c "ALTER DATABASE coi_bench SET auto_explain.log_buffers = on" \
     -c "ALTER DATABASE coi_bench SET auto_explain.log_settings = on"
-start_server
+start_server build/coi "$url" COI_CACHE_MAX_BYTES=0
 node bench/latency.mjs explain --base "$base" --pg-log "$pgdir/postgres.log" --out "$results"
 
 step "summary"
