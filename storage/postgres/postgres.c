@@ -228,10 +228,12 @@ PGresult *pg_exec_params(PGconn *conn, const char *sql, int nparams, const char 
     char name[16];
     PGresult *failed;
 
-    if (i < 0 && nparams == 0)
-        return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (i < 0)
+    /* A plain INSERT, UPDATE or DELETE (the audit entry of every write, for one) has no plan
+     * worth choosing by its values: only reads pay for exec_custom_plan's two statements. */
+    if (i < 0 && nparams > 0 && (strncmp(sql, "SELECT", 6) == 0 || strncmp(sql, "WITH", 4) == 0))
         return exec_custom_plan(conn, sql, nparams, params);
+    if (i < 0)
+        return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     if ((failed = prepare_all(conn)) != NULL)
         return failed;
     prepared_name(i, name);
